@@ -1,0 +1,30 @@
+# Two set-up commands: `make demo` and `make test`. Both create .venv if missing and
+# install the pinned dependencies (pyproject.toml) before doing their job.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   := runs/demo
+
+.PHONY: demo test venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/theorylab run vit-benign/phase --preset cpu --out $(DEMO)/vit-benign-phase
+	$(BIN)/theorylab run vit-benign/dynamics --preset cpu --out $(DEMO)/vit-benign-dynamics
+	@echo
+	@echo "Reports:"
+	@for d in $(DEMO)/*/; do echo "  $$d""report.html"; done
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,156 @@
+"""Validated, frozen experiment configs.
+
+A paper's ``Config`` is a frozen dataclass whose fields are declared with :func:`param`:
+
+    d: int = param(1024, "token dimension", static=True, lo=1)
+    lr: float = param(0.1, "GD step size", lo=0.0, lo_open=True)
+
+* ``static`` fields fix array shapes or Python control flow (widths, sample counts, step
+  budgets, switches). Runs whose static fields agree compile into one program.
+* every other numeric field is *dynamic*: inside the compiled program it is a traced scalar,
+  one value per run (vmapped), so sweeping it costs no recompilation.
+
+Validation is explicit (:func:`validate`), never in ``__post_init__``, because the engine
+rebuilds a config with traced values for the dynamic fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import typing
+from typing import Any, Sequence
+
+
+class ConfigError(ValueError):
+    """A one-line, user-facing error naming the offending field and what is allowed."""
+
+
+def param(
+    default: Any,
+    doc: str,
+    *,
+    static: bool = False,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    choices: Sequence[Any] | None = None,
+) -> Any:
+    """Declare a config field with its documentation (units included) and allowed range."""
+    meta = dict(doc=doc, static=static, lo=lo, hi=hi, lo_open=lo_open, choices=choices)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def fields(cfg_or_cls) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cfg_or_cls)}
+
+
+def _field_type(cls, name: str) -> type:
+    hints = typing.get_type_hints(cls)
+    return hints[name]
+
+
+def static_names(cls) -> tuple[str, ...]:
+    return tuple(n for n, f in fields(cls).items() if f.metadata.get("static", False))
+
+
+def dynamic_names(cls) -> tuple[str, ...]:
+    return tuple(n for n, f in fields(cls).items() if not f.metadata.get("static", False))
+
+
+def describe_allowed(f: dataclasses.Field, typ: type) -> str:
+    m = f.metadata
+    if m.get("choices") is not None:
+        return "one of " + ", ".join(map(str, m["choices"]))
+    parts = [typ.__name__]
+    if m.get("lo") is not None:
+        parts.append(f"{'>' if m.get('lo_open') else '>='} {m['lo']:g}")
+    if m.get("hi") is not None:
+        parts.append(f"<= {m['hi']:g}")
+    return " ".join(parts)
+
+
+def check_value(cls, name: str, value: Any) -> None:
+    """Raise ConfigError unless ``value`` is allowed for field ``name`` of ``cls``."""
+    f = fields(cls)[name]
+    typ = _field_type(cls, name)
+    m = f.metadata
+    allowed = describe_allowed(f, typ)
+    bad = ConfigError(f"{cls.__name__}.{name} = {value!r} is not allowed; expected {allowed}")
+    if typ is bool:
+        if not isinstance(value, bool):
+            raise bad
+    elif typ is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad
+    elif typ is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise bad
+    elif typ is str:
+        if not isinstance(value, str):
+            raise bad
+    if m.get("choices") is not None and value not in m["choices"]:
+        raise bad
+    lo, hi = m.get("lo"), m.get("hi")
+    if lo is not None and (value < lo or (m.get("lo_open") and value == lo)):
+        raise bad
+    if hi is not None and value > hi:
+        raise bad
+
+
+def validate(cfg) -> None:
+    """Check every field of a config instance; raise ConfigError on the first bad one."""
+    for name in fields(cfg):
+        check_value(type(cfg), name, getattr(cfg, name))
+    extra = getattr(cfg, "check", None)
+    if extra is not None:
+        extra()
+
+
+def parse_value(cls, name: str, text: str) -> Any:
+    """Parse the command-line text for field ``name`` into its declared type (validated)."""
+    known = fields(cls)
+    if name not in known:
+        raise ConfigError(
+            f"unknown config key {name!r} for {cls.__name__}; known keys: {', '.join(known)}"
+        )
+    typ = _field_type(cls, name)
+    try:
+        if typ is bool:
+            low = text.strip().lower()
+            if low not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            value: Any = low in ("true", "1", "yes")
+        elif typ is int:
+            value = int(text)
+        elif typ is float:
+            value = float(text)
+        else:
+            value = text
+    except ValueError:
+        raise ConfigError(
+            f"{cls.__name__}.{name} = {text!r} is not allowed; expected "
+            f"{describe_allowed(known[name], typ)}"
+        ) from None
+    check_value(cls, name, value)
+    return value
+
+
+def to_dict(cfg) -> dict[str, Any]:
+    return {n: getattr(cfg, n) for n in fields(cfg)}
+
+
+def canonical_json(obj: Any) -> str:
+    """Deterministic JSON (sorted keys, floats repr'd exactly) used for identities and hashes."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def doc_table(cls) -> list[tuple[str, str, str, str, str]]:
+    """Rows (name, type, default, static/dynamic, doc) for `theorylab list --verbose`."""
+    rows = []
+    for n, f in fields(cls).items():
+        typ = _field_type(cls, n).__name__
+        kind = "static" if f.metadata.get("static") else "dynamic"
+        rows.append((n, typ, repr(f.default), kind, f.metadata.get("doc", "")))
+    return rows

@@ -1,0 +1,1 @@
+"""Synthetic data models: pure ``sample(key, ...) -> arrays`` functions."""

@@ -1,0 +1,86 @@
+"""Runs -> chunks: group by static config, cap each chunk by a memory budget, pad to one size.
+
+A group of runs that share every static field compiles into one program. It is split into
+chunks of at most ``cap`` runs, where cap = memory_budget // (estimated bytes per run); the
+last chunk is padded with copies of its last run (their results are dropped) so that every
+chunk of a group has the same size and the group compiles once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from typing import Any
+
+import jax
+import numpy as np
+
+from theorylab.config import canonical_json, dynamic_names, static_names, to_dict
+
+# Working memory of a step relative to the run's state (params, data, optimizer state):
+# gradients, optimizer temporaries and activations of a small model (a conservative factor).
+STATE_TO_STEP_BYTES = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    run_id: str  # identity hash of (experiment, resolved config) + seed
+    cell: str  # human label of the grid cell
+    cfg: Any  # the resolved config
+    seed: int
+    key: np.ndarray  # uint32[2]
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+    index: int
+    static_cfg: Any
+    runs: tuple[Run, ...]
+    size: int  # padded size (>= len(runs))
+
+    @property
+    def static_key(self) -> str:
+        return canonical_json({n: getattr(self.static_cfg, n) for n in static_names(type(self.static_cfg))})
+
+    @property
+    def digest(self) -> str:
+        """Hash of the resolved config of every run in the chunk: its identity in the store."""
+        ident = [[r.run_id, to_dict(r.cfg), r.seed] for r in self.runs]
+        return hashlib.blake2b(canonical_json(ident).encode(), digest_size=8).hexdigest()
+
+    def keys(self) -> np.ndarray:
+        ks = [r.key for r in self.runs]
+        ks += [ks[-1]] * (self.size - len(ks))
+        return np.stack(ks).astype(np.uint32)
+
+    def dyn(self) -> dict[str, np.ndarray]:
+        cls = type(self.static_cfg)
+        cfgs = list(self.runs) + [self.runs[-1]] * (self.size - len(self.runs))
+        return {n: np.array([getattr(r.cfg, n) for r in cfgs]) for n in dynamic_names(cls)}
+
+
+def state_bytes(problem, cfg) -> int:
+    """Bytes of one run's params + data, from shapes only (nothing is computed)."""
+    shapes = jax.eval_shape(lambda key: problem.setup(key, cfg), jax.ShapeDtypeStruct((2,), np.uint32))
+    return sum(math.prod(x.shape) * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
+
+
+def plan(problem, runs: list[Run], memory_budget: int, max_chunk: int | None = None) -> list[Chunk]:
+    """Group by static config (in first-seen order) and cut groups into equal-size chunks."""
+    groups: dict[str, list[Run]] = {}
+    for r in runs:
+        key = canonical_json({n: getattr(r.cfg, n) for n in static_names(type(r.cfg))})
+        groups.setdefault(key, []).append(r)
+    chunks: list[Chunk] = []
+    for members in groups.values():
+        per_run = STATE_TO_STEP_BYTES * state_bytes(problem, members[0].cfg)
+        cap = max(1, memory_budget // max(per_run, 1))
+        if max_chunk is not None:
+            cap = min(cap, max_chunk)
+        n_chunks = math.ceil(len(members) / cap)
+        size = math.ceil(len(members) / n_chunks)  # balanced: pad at most n_chunks - 1 runs
+        for i in range(n_chunks):
+            part = tuple(members[i * size:(i + 1) * size])
+            chunks.append(Chunk(len(chunks), members[0].cfg, part, size))
+    return chunks

@@ -1,0 +1,204 @@
+"""The compiled trainer.
+
+One chunk of R runs that share their static config becomes one XLA program:
+
+    jit( scan over log points( while any run active and t < block end: vmap(step) ) )
+
+* Every run is a pure function of (config, key). Dynamic config fields arrive as [R] arrays
+  and are vmapped; static fields are Python constants baked into the program.
+* Step t of one run, with theta_t its parameters:
+      L_t, g_t = value_and_grad(loss)(theta_t)
+      stop at t, keeping theta_t, if L_t < stop_below            -> CONVERGED, stop_step = t
+      stop at t, keeping theta_t, if L_t, g_t or theta_{t+1} is not finite -> DIVERGED
+      otherwise theta_{t+1} = optimizer update of theta_t
+  A stopped run is frozen by a mask; runs still going at the step budget end as BUDGET with
+  stop_step = steps.
+* The loop over the steps of one log block is a ``while_loop`` whose condition asks whether
+  any run of the chunk is still active, so a chunk whose runs have all stopped costs nothing
+  more than one observation per remaining log point.
+* Observables are evaluated inside the program at step 0 and after every ``log_every`` steps,
+  and returned stacked: obs[name] has shape [n_logs + 1, R, ...]. A stopped run's later log
+  points repeat its frozen state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import time
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+
+class StopReason(enum.IntEnum):
+    RUNNING = 0
+    CONVERGED = 1  # the training objective fell below the stop threshold
+    DIVERGED = 2  # a non-finite loss, gradient or update
+    BUDGET = 3  # reached the step budget
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """What the engine trains, as pure functions of a config (dynamic fields may be traced).
+
+    setup(key, cfg) -> (params, data): trainable pytree and everything else the run needs
+        (train set, test set, frozen weights), all arrays.
+    loss(params, data, cfg, key) -> scalar: the training objective of one step; ``key`` is
+        fresh per step (for stochastic objectives such as label-noise GD).
+    observe(params, data, cfg) -> dict of arrays: the quantities the theory talks about.
+    optimizer(cfg) -> optax.GradientTransformation (default: plain GD with step cfg.lr).
+    stop_below(cfg) -> scalar or None: stop a run once its training objective is below it.
+    """
+
+    setup: Callable[..., tuple[Any, Any]]
+    loss: Callable[..., jax.Array]
+    observe: Callable[..., dict[str, jax.Array]]
+    optimizer: Callable[[Any], optax.GradientTransformation] = lambda cfg: optax.sgd(cfg.lr)
+    stop_below: Callable[[Any], Any] | None = None
+
+
+class RunState(NamedTuple):
+    params: Any
+    opt_state: Any
+    data: Any
+    dyn: dict[str, jax.Array]
+    key: jax.Array
+    active: jax.Array  # bool
+    reason: jax.Array  # int32 StopReason
+    stop_step: jax.Array  # int32
+
+
+@dataclasses.dataclass
+class ChunkResult:
+    obs: dict[str, np.ndarray]  # name -> [n_logs + 1, R, ...]
+    log_steps: np.ndarray  # [n_logs + 1]
+    stop_step: np.ndarray  # [R] int
+    stop_reason: np.ndarray  # [R] int (StopReason)
+    executed_steps: int  # loop iterations the chunk actually ran (each one batched over R)
+    compile_s: float
+    run_s: float
+
+
+def _all_finite(tree) -> jax.Array:
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
+
+
+def _select(mask, new, old):
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(mask, a, b), new, old)
+
+
+def build_program(problem: Problem, static_cfg, dyn_names: tuple[str, ...], steps: int, log_every: int):
+    """The un-jitted chunk program: (keys [R, 2] uint32, dyn {name: [R]}) -> outputs."""
+    if steps % log_every:
+        raise ValueError(f"steps ({steps}) must be a multiple of log_every ({log_every})")
+    n_logs = steps // log_every
+
+    def cfg_of(dyn):
+        return dataclasses.replace(static_cfg, **dyn)
+
+    def setup_one(key, dyn):
+        cfg = cfg_of(dyn)
+        k_setup, k_train = jax.random.split(key)
+        params, data = problem.setup(k_setup, cfg)
+        opt_state = problem.optimizer(cfg).init(params)
+        return RunState(params, opt_state, data, dyn, k_train, jnp.array(True),
+                        jnp.array(StopReason.RUNNING, jnp.int32), jnp.array(steps, jnp.int32))
+
+    def observe_one(s: RunState):
+        return problem.observe(s.params, s.data, cfg_of(s.dyn))
+
+    def step_one(s: RunState, t):
+        cfg = cfg_of(s.dyn)
+        opt = problem.optimizer(cfg)
+        loss, grads = jax.value_and_grad(problem.loss)(s.params, s.data, cfg, jax.random.fold_in(s.key, t))
+        updates, opt_state = opt.update(grads, s.opt_state, s.params)
+        params = optax.apply_updates(s.params, updates)
+        finite = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(params)
+        converged = jnp.array(False) if problem.stop_below is None else loss < problem.stop_below(cfg)
+        stop_now = s.active & (converged | ~finite)
+        keep_going = s.active & ~stop_now
+        reason = jnp.where(stop_now, jnp.where(finite, StopReason.CONVERGED, StopReason.DIVERGED), s.reason)
+        return s._replace(
+            params=_select(keep_going, params, s.params),
+            opt_state=_select(keep_going, opt_state, s.opt_state),
+            active=keep_going,
+            reason=reason.astype(jnp.int32),
+            stop_step=jnp.where(stop_now, t, s.stop_step).astype(jnp.int32),
+        )
+
+    step_all = jax.vmap(step_one, in_axes=(0, None))
+    observe_all = jax.vmap(observe_one)
+
+    def program(keys, dyn):
+        state = jax.vmap(setup_one)(keys, dyn)
+        obs0 = observe_all(state)
+
+        def block(carry, _):
+            state, t0, executed = carry
+            t_end = t0 + log_every
+
+            def cond(c):
+                s, t, _ = c
+                return (t < t_end) & jnp.any(s.active)
+
+            def body(c):
+                s, t, n = c
+                return step_all(s, t), t + 1, n + 1
+
+            state, _, executed = jax.lax.while_loop(cond, body, (state, t0, executed))
+            return (state, t_end, executed), observe_all(state)
+
+        (state, _, executed), obs = jax.lax.scan(
+            block, (state, jnp.int32(0), jnp.int32(0)), None, length=n_logs
+        )
+        obs = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), obs0, obs)
+        reason = jnp.where(state.active, StopReason.BUDGET, state.reason)
+        return obs, state.stop_step, reason, executed
+
+    return program, n_logs
+
+
+_CACHE: dict[Any, Any] = {}
+
+
+def compile_chunk(problem: Problem, static_cfg, dyn_names: tuple[str, ...], n_runs: int,
+                  steps: int, log_every: int, cache_key: Any = None):
+    """Ahead-of-time compile the chunk program for R = n_runs; returns (run_fn, compile_s).
+
+    ``run_fn(keys [R, 2], dyn {name: [R]}) -> ChunkResult``. Compiled programs are cached on
+    ``cache_key`` (the static config's identity) and R, so equal-shaped chunks compile once.
+    """
+    full_key = (id(problem), cache_key, n_runs, steps, log_every, dyn_names)
+    if full_key in _CACHE:
+        return _CACHE[full_key], 0.0
+    program, n_logs = build_program(problem, static_cfg, dyn_names, steps, log_every)
+    keys_spec = jax.ShapeDtypeStruct((n_runs, 2), jnp.uint32)
+    dyn_spec = {
+        n: jax.ShapeDtypeStruct((n_runs,), jnp.asarray(getattr(static_cfg, n)).dtype) for n in dyn_names
+    }
+    t0 = time.perf_counter()
+    compiled = jax.jit(program).lower(keys_spec, dyn_spec).compile()
+    compile_s = time.perf_counter() - t0
+    log_steps = np.arange(n_logs + 1) * log_every
+
+    def run_fn(keys: np.ndarray, dyn: dict[str, np.ndarray]) -> ChunkResult:
+        t0 = time.perf_counter()
+        dyn = {n: np.asarray(dyn[n], dtype=dyn_spec[n].dtype) for n in dyn_names}
+        obs, stop_step, reason, executed = jax.block_until_ready(compiled(np.asarray(keys, np.uint32), dyn))
+        return ChunkResult(
+            obs={k: np.asarray(v) for k, v in obs.items()},
+            log_steps=log_steps,
+            stop_step=np.asarray(stop_step),
+            stop_reason=np.asarray(reason),
+            executed_steps=int(executed),
+            compile_s=0.0,
+            run_s=time.perf_counter() - t0,
+        )
+
+    _CACHE[full_key] = run_fn
+    return run_fn, compile_s

@@ -1,0 +1,1 @@
+"""Theory models: ``init(key, ...) -> params`` (a pytree) and ``apply(params, x)``."""

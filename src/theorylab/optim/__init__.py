@@ -1,0 +1,1 @@
+"""Gradient-descent variants as optax transformations or loss wrappers."""

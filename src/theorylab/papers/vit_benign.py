@@ -1,0 +1,364 @@
+"""Unveil Benign Overfitting for Transformer in Vision (arXiv:2409.19345).
+
+A one-layer softmax attention with frozen readout, trained by full-batch GD on the logistic
+loss over signal-noise patches, overfits benignly when N * SNR^2 is large and harmfully (test
+loss at ln 2) when it is small. Source of every number: ../shared/specs/vit_benign.md.
+
+Experiments:
+  vit-benign/phase     test loss over (N, |mu|) with the curve N * SNR^2 = c (Figure 1)
+  vit-benign/dynamics  the five tracked quantities for a benign and a harmful run (appendix)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from theorylab.config import ConfigError, param
+from theorylab.data import signal_noise
+from theorylab.engine.trainer import Problem
+from theorylab.models import attention
+from theorylab.papers.base import Claim, Experiment, Preset
+from theorylab.plots.phase import heatmap
+from theorylab.plots.style import plt
+from theorylab.plots.trajectories import band
+from theorylab.store.shards import final_rows
+from theorylab.sweep.grid import Resolved, cross
+from theorylab.theory import vit_benign as theory
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    # shapes (static)
+    d: int = param(1024, "token dimension", static=True, lo=2)
+    M: int = param(16, "tokens per sample: signal, strong noise, M-2 weak noise", static=True, lo=3)
+    N: int = param(20, "training samples (labels alternate +1, -1)", static=True, lo=2)
+    n_test: int = param(100, "test samples", static=True, lo=2)
+    d_h: int = param(512, "query/key width", static=True, lo=1)
+    d_v: int = param(512, "value width", static=True, lo=1)
+    steps: int = param(1000, "GD step budget", static=True, lo=1)
+    log_every: int = param(1000, "steps between recorded observables (divides steps)", static=True, lo=1)
+    orthogonal_noise: bool = param(False, "project noise orthogonal to the signals (Cao et al. 2022)", static=True)
+    snr_noise: str = param("weak", "which sigma the SNR axis uses: SNR = |mu| / (sigma sqrt(d))",
+                           static=True, choices=("weak", "strong"))
+    # values (dynamic: vmapped, free to sweep)
+    mu_norm: float = param(50.0, "signal norm |mu|", lo=0.0, lo_open=True)
+    sigma_strong: float = param(4.0, "std of the strong-noise token (token 2)", lo=0.0)
+    sigma_weak: float = param(0.2, "std of the weak-noise tokens (3..M)", lo=0.0)
+    lr: float = param(0.1, "GD step size eta", lo=0.0, lo_open=True)
+    shrink: float = param(16.0, "init of W_Q, W_K, W_V divided by this (16 phase, 64 dynamics)", lo=0.0, lo_open=True)
+    stop_loss: float = param(0.01, "stop a run once its training loss is below this (0: never)", lo=0.0)
+
+    def check(self) -> None:
+        if self.steps % self.log_every:
+            raise ConfigError(f"Config.log_every = {self.log_every} must divide steps = {self.steps}")
+
+    def snr(self) -> float:
+        sigma = self.sigma_weak if self.snr_noise == "weak" else self.sigma_strong
+        return float(theory.snr(self.mu_norm, sigma, self.d))
+
+
+# ---------------------------------------------------------------------------------------
+# Problem: data, model, loss, observables
+
+
+def _sample(key, n, cfg):
+    scales = jnp.concatenate([jnp.array([cfg.sigma_strong]), jnp.full((cfg.M - 2,), cfg.sigma_weak)])
+    return signal_noise.sample(key, n, d=cfg.d, mu_norm=cfg.mu_norm, noise_scales=scales,
+                               signal="orthogonal", orthogonal_noise=cfg.orthogonal_noise)
+
+
+def setup(key, cfg):
+    k_init, k_train, k_test = jax.random.split(key, 3)
+    params, w_o = attention.init(k_init, cfg.d, cfg.d_h, cfg.d_v, cfg.shrink)
+    train, test = _sample(k_train, cfg.N, cfg), _sample(k_test, cfg.n_test, cfg)
+    return params, dict(w_o=w_o, x=train.x, y=train.y, x_test=test.x, y_test=test.y)
+
+
+def _mean_loss(params, w_o, x, y):
+    return jnp.mean(attention.logistic_loss(y * attention.apply(params, w_o, x)))
+
+
+def loss(params, data, cfg, key):
+    del cfg, key  # full-batch GD on the fixed training set
+    return _mean_loss(params, data["w_o"], data["x"], data["y"])
+
+
+def observe(params, data, cfg):
+    """Losses, 0-1 test error and the five panels' quantities on training sample 0 (y = +1).
+
+    Token order of a sample: 0 signal, 1 strong noise xi_2, 2 first weak noise xi_3.
+    """
+    w_o = data["w_o"]
+    test_out = attention.apply(params, w_o, data["x_test"])
+    x0 = data["x"][0]  # [M, d]
+    mu_p, xi2, xi3 = x0[0], x0[1], x0[2]
+    a0 = attention.attention(params, x0).mean(axis=0)  # attention averaged over query rows
+    u = params.w_v @ w_o  # [d]
+    qk = lambda a, b: (a @ params.w_q) @ (b @ params.w_k)  # noqa: E731  a^T W_Q W_K^T b
+    return dict(
+        train_loss=_mean_loss(params, w_o, data["x"], data["y"]),
+        test_loss=jnp.mean(attention.logistic_loss(data["y_test"] * test_out)),
+        test_error=jnp.mean(jnp.sign(test_out) != data["y_test"]),
+        attn_signal=a0[0],
+        attn_strong_noise=a0[1],
+        value_signal=mu_p @ u,
+        value_strong_noise=xi2 @ u,
+        qk_signal_signal=qk(mu_p, mu_p),
+        qk_signal_noise=qk(mu_p, xi2),
+        qk_weak_signal=qk(xi3, mu_p),
+        qk_weak_noise=qk(xi3, xi2),
+    )
+
+
+PROBLEM = Problem(setup=setup, loss=loss, observe=observe, stop_below=lambda cfg: cfg.stop_loss)
+
+
+# ---------------------------------------------------------------------------------------
+# vit-benign/phase
+
+# Paper preset, spec "Figure 1": M=16, d=1024, widths 512, sigmas 4 / 0.2, N in {2..20},
+# |mu| in {1..100}, 10 repetitions, eta = 0.1, <= 1000 steps, stop at training loss 0.01.
+PHASE_PAPER = Preset(
+    base=dict(d=1024, M=16, d_h=512, d_v=512, n_test=100, sigma_strong=4.0, sigma_weak=0.2,
+              lr=0.1, shrink=16.0, steps=1000, log_every=1000, stop_loss=0.01),
+    cells=cross(N=range(2, 21, 2), mu_norm=[float(m) for m in range(1, 101)]),
+    seeds=10,
+    note="the paper's Figure 1: 10 x 100 cells x 10 repetitions = 10,000 runs",
+)
+# cpu preset, spec "A reduced setting that works": d=256, M=8, widths 128, same sigmas and
+# training rule, N in {2..20}, a |mu| grid that brackets the boundary.
+PHASE_CPU = Preset(
+    base=dict(d=256, M=8, d_h=128, d_v=128, n_test=100, sigma_strong=4.0, sigma_weak=0.2,
+              lr=0.1, shrink=16.0, steps=1000, log_every=1000, stop_loss=0.01),
+    cells=cross(N=range(2, 21, 2), mu_norm=[5.0, 7.5, 10.0, 12.5, 15.0, 17.5, 20.0, 25.0, 30.0,
+                                            35.0, 40.0, 50.0, 60.0, 80.0]),
+    seeds=4,
+    note="reduced widths and dimension; the law N * SNR^2 = c with a fitted c",
+)
+PHASE_SMOKE = Preset(
+    base=dict(d=32, M=4, d_h=16, d_v=16, n_test=20, sigma_strong=4.0, sigma_weak=0.2,
+              lr=0.1, shrink=16.0, steps=100, log_every=100, stop_loss=0.01),
+    cells=cross(N=[2, 4, 8], mu_norm=[1.0, 10.0, 40.0]),
+    seeds=2,
+    note="seconds; checks the plumbing, not the science",
+    untested={
+        "chance-vs-benign": "at d = 32 with 2 seeds the harmful level is not yet at ln 2 "
+                            "(a 20-sample test set of tiny noise tokens) and c is fitted from 3 points",
+        "boundary-slope": "3 values of N x 3 values of |mu| cannot resolve a slope",
+    },
+)
+
+
+def _snr_of(rows: pd.DataFrame, resolved: Resolved) -> np.ndarray:
+    sigma = rows["sigma_weak"] if resolved.base.snr_noise == "weak" else rows["sigma_strong"]
+    return theory.snr(rows["mu_norm"], sigma, rows["d"])
+
+
+def _phase_cells(df: pd.DataFrame, resolved: Resolved, cutoff: float = 0.2) -> pd.DataFrame:
+    """Per cell: mean test loss / error over repetitions and the fraction below the cutoff."""
+    fin = final_rows(df)
+    fin = fin.assign(snr=_snr_of(fin, resolved), below=fin["test_loss"] < cutoff)
+    g = fin.groupby(["N", "mu_norm"], as_index=False)
+    return g.agg(snr=("snr", "first"), test_loss=("test_loss", "mean"), test_error=("test_error", "mean"),
+                 below=("below", "mean"), stop_step=("stop_step", "mean"), reps=("seed", "count"))
+
+
+def _paper_c(resolved: Resolved) -> float | None:
+    """The theory's c for the paper's exact axis convention, or None at reduced presets."""
+    if resolved.preset != "paper":
+        return None
+    return theory.PAPER_C_WEAK if resolved.base.snr_noise == "weak" else theory.PAPER_C_STRONG
+
+
+def _boundary(cells: pd.DataFrame):
+    ns, stars = theory.snr_star(cells["N"], cells["snr"], cells["below"])
+    if len(ns) < 3:
+        return ns, stars, None, None
+    slope, c_fit = theory.fit_boundary(ns, stars)
+    return ns, stars, slope, c_fit
+
+
+def phase_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
+    cells = _phase_cells(df, resolved)
+    ns, stars, slope, c_fit = _boundary(cells)
+    c = _paper_c(resolved) or c_fit
+    claims = []
+    # (a) harmful cells at chance, benign cells well below the cutoff.
+    if c is None:
+        claims.append(Claim("chance-vs-benign", "harmful cells sit at ln 2, benign cells well below 0.2",
+                            "", "no boundary found", "", None,
+                            "fewer than 3 values of N reach test loss < 0.2; the grid does not bracket the boundary"))
+    else:
+        nsnr2 = cells["N"] * cells["snr"] ** 2
+        harm = cells[nsnr2 <= c / 8]
+        good = cells[nsnr2 >= 4 * c]
+        ok_h = bool(len(harm)) and bool((harm["test_loss"] - theory.LN2).abs().max() <= 0.1)
+        ok_b = bool(len(good)) and bool(good["test_loss"].max() <= 0.12)
+        testable = len(harm) > 0 and len(good) > 0
+        claims.append(Claim(
+            "chance-vs-benign",
+            "cells with N*SNR^2 <= c/8 end at test loss ln 2 (chance); cells with N*SNR^2 >= 4c end well below 0.2",
+            f"harmful |loss - ln 2| <= 0.1 (ln 2 = {theory.LN2:.3f}); benign loss <= 0.12",
+            (f"harmful: {len(harm)} cells, loss {harm['test_loss'].min():.3f}..{harm['test_loss'].max():.3f}; "
+             f"benign: {len(good)} cells, loss {good['test_loss'].min():.3f}..{good['test_loss'].max():.3f}")
+            if testable else f"harmful cells: {len(harm)}, benign cells: {len(good)}",
+            "0.1 around ln 2; 0.12 absolute",
+            (ok_h and ok_b) if testable else None,
+            f"c = {c:.4g} ({'theory' if _paper_c(resolved) else 'fitted'})"
+            + ("" if testable else "; the grid has no cell on one side"),
+        ))
+    # (b) the boundary follows N ~ SNR^-2.
+    claims.append(Claim(
+        "boundary-slope",
+        "the boundary follows N * SNR^2 = c: the slope of log N against log SNR*(N) is -2",
+        "-2 (accepted range [-2.6, -1.4])",
+        "undefined" if slope is None else f"{slope:.2f} over {len(ns)} values of N; c_fit = {c_fit:.4g}",
+        "[-2.6, -1.4]",
+        None if slope is None else bool(-2.6 <= slope <= -1.4),
+        "SNR*(N) = smallest SNR with >= half the repetitions at test loss < 0.2"
+        + ("" if slope is not None else "; fewer than 3 values of N have one: the grid is too small"),
+    ))
+    return claims
+
+
+def phase_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
+    cells = _phase_cells(df, resolved)
+    ns, stars, slope, c_fit = _boundary(cells)
+    c_theory = _paper_c(resolved)
+    c = c_theory or c_fit
+    n_vals = np.sort(cells["N"].unique())
+    snr_vals = np.sort(cells["snr"].unique())
+    pivot = lambda col: cells.pivot(index="N", columns="snr", values=col).loc[n_vals, snr_vals].to_numpy()  # noqa: E731
+    axis = f"SNR = |mu| / (sigma_{resolved.base.snr_noise} sqrt(d))"
+    curve = None if c is None else (lambda s: theory.boundary_n(s, c))
+    curve_label = "" if c is None else f"N SNR$^2$ = {c:.3g}" + ("" if c_theory else " (fitted)")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+    heatmap(axes[0], snr_vals, n_vals, pivot("test_loss"), vmin=0, vmax=0.75, label="test loss",
+            curve=curve, curve_label=curve_label)
+    axes[0].set_title("(a) test loss (mean over repetitions)")
+    heatmap(axes[1], snr_vals, n_vals, (pivot("test_loss") < 0.2).astype(float), cmap="RdYlBu",
+            vmin=0, vmax=1, label="benign (test loss < 0.2)", curve=curve, curve_label=curve_label)
+    axes[1].set_title("(b) test loss cut off at 0.2")
+    heatmap(axes[2], snr_vals, n_vals, pivot("test_error"), vmin=0, vmax=0.5, label="0-1 test error",
+            curve=curve, curve_label=curve_label)
+    axes[2].set_title("(c) 0-1 test error")
+    if len(ns):
+        axes[1].plot(stars, ns, "k^", ms=5, label="SNR*(N)")
+        axes[1].legend(loc="upper right", frameon=True)
+    for ax in axes:
+        ax.set_xlabel(axis)
+        ax.set_ylabel("N (training samples)")
+    fig.suptitle(f"vit-benign/phase ({resolved.preset}): d={resolved.base.d}, M={resolved.base.M}, "
+                 f"{len(cells)} cells x {resolved.seeds} reps"
+                 + ("" if slope is None else f"; boundary slope {slope:.2f} (theory -2)"))
+    return {"phase": fig}
+
+
+PHASE = Experiment(
+    name="vit-benign/phase",
+    summary="Figure 1: test loss over (N, SNR) with the boundary N*SNR^2 = c",
+    config=Config,
+    problem=PROBLEM,
+    presets={"smoke": PHASE_SMOKE, "cpu": PHASE_CPU, "paper": PHASE_PAPER},
+    claims=phase_claims,
+    figures=phase_figures,
+)
+
+
+# ---------------------------------------------------------------------------------------
+# vit-benign/dynamics
+
+# Spec "Dynamics figures": M=4, d=2048, d_h=1024, d_v=256, sigmas 1 / 0.05, init / 64;
+# benign N=16, |mu|=25, eta=0.01; harmful N=10, |mu|=15, eta=0.02; 500 steps; 20 seeds;
+# test set of 10.
+DYN_BASE = dict(d=2048, M=4, d_h=1024, d_v=256, n_test=10, sigma_strong=1.0, sigma_weak=0.05,
+                shrink=64.0, steps=500, log_every=5, stop_loss=0.0)
+DYN_CELLS = (dict(label="benign", N=16, mu_norm=25.0, lr=0.01),
+             dict(label="harmful", N=10, mu_norm=15.0, lr=0.02))
+DYN_PAPER = Preset(base=DYN_BASE, cells=DYN_CELLS, seeds=20, note="the paper's appendix setting")
+DYN_CPU = Preset(base=dict(DYN_BASE, n_test=100), cells=DYN_CELLS, seeds=5,
+                 note="the paper's sizes with 5 seeds (not 20) and a test set of 100 (not 10)")
+DYN_SMOKE = Preset(
+    base=dict(DYN_BASE, d=64, d_h=32, d_v=16, steps=20, log_every=5),
+    cells=(dict(label="benign", N=16, mu_norm=5.0, lr=0.01), dict(label="harmful", N=10, mu_norm=3.0, lr=0.02)),
+    seeds=2, note="seconds; checks the plumbing, not the science",
+    untested={"*": "20 steps at d = 64: the signal and noise sides have not separated yet"},
+)
+
+PANELS = (  # (title, [(observable, legend)], log-scale)
+    ("training / test loss", [("train_loss", "train"), ("test_loss", "test")]),
+    ("attention (avg over queries)", [("attn_signal", "on signal"), ("attn_strong_noise", "on strong noise")]),
+    (r"value: $v^\top W_V w_O$", [("value_signal", r"$\mu_+$"), ("value_strong_noise", r"$\xi_2$")]),
+    (r"$\mu_+^\top W_Q W_K^\top \cdot$", [("qk_signal_signal", r"$\mu_+$"), ("qk_signal_noise", r"$\xi_2$")]),
+    (r"$\xi_3^\top W_Q W_K^\top \cdot$", [("qk_weak_signal", r"$\mu_+$"), ("qk_weak_noise", r"$\xi_2$")]),
+)
+
+
+def _traj(df: pd.DataFrame, cell: str, col: str):
+    sub = df[df["cell"] == cell]
+    wide = sub.pivot(index="seed", columns="step", values=col)
+    return wide.columns.to_numpy(), wide.to_numpy()
+
+
+def dynamics_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
+    labels = [lab for lab, _ in resolved.cells]
+    fig, axes = plt.subplots(len(labels), len(PANELS), figsize=(18, 3.3 * len(labels)),
+                             constrained_layout=True, squeeze=False)
+    for i, cell in enumerate(labels):
+        for j, (title, series) in enumerate(PANELS):
+            ax = axes[i, j]
+            for col, legend in series:
+                steps, vals = _traj(df, cell, col)
+                band(ax, steps, vals, label=legend)
+            ax.set_title(f"{cell}: {title}")
+            ax.set_xlabel("GD step")
+            ax.legend()
+    fig.suptitle(f"vit-benign/dynamics ({resolved.preset}): mean +- 2 sd over {resolved.seeds} seeds, "
+                 "tracked on training sample 0 (y = +1)")
+    return {"dynamics": fig}
+
+
+def dynamics_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
+    fin = final_rows(df)
+    m = fin.groupby("cell").mean(numeric_only=True)
+    labels = set(m.index)
+    if not {"benign", "harmful"} <= labels:
+        return [Claim("benign-harmful", "the benign and the harmful run", "", f"cells: {sorted(labels)}",
+                      "", None, "this grid lacks the 'benign' or the 'harmful' cell")]
+    b, h = m.loc["benign"], m.loc["harmful"]
+    out = []
+
+    def side(row, sig, noi, signal_wins):
+        wins = row[sig] > row[noi] if signal_wins else row[noi] > row[sig]
+        return bool(wins), f"{row[sig]:.4g} (signal) vs {row[noi]:.4g} (noise)"
+
+    for cell, row, signal_wins in (("benign", b, True), ("harmful", h, False)):
+        winner = "signal" if signal_wins else "noise"
+        ok1, meas1 = side(row, "attn_signal", "attn_strong_noise", signal_wins)
+        ok2, meas2 = side(row, "value_signal", "value_strong_noise", signal_wins)
+        out.append(Claim(f"{cell}-attention", f"{cell} run: final attention on the {winner} token is larger",
+                         f"{winner} > other", meas1, "strict inequality of seed means", ok1))
+        out.append(Claim(f"{cell}-value", f"{cell} run: final v^T W_V w_O is larger for the {winner} token",
+                         f"{winner} > other", meas2, "strict inequality of seed means", ok2))
+    out.append(Claim("test-loss", "the benign run ends with a lower test loss than the harmful run",
+                     "benign < harmful", f"{b['test_loss']:.3f} vs {h['test_loss']:.3f}",
+                     "strict inequality of seed means", bool(b["test_loss"] < h["test_loss"])))
+    return out
+
+
+DYNAMICS = Experiment(
+    name="vit-benign/dynamics",
+    summary="Appendix dynamics: five tracked quantities for a benign and a harmful run",
+    config=Config,
+    problem=PROBLEM,
+    presets={"smoke": DYN_SMOKE, "cpu": DYN_CPU, "paper": DYN_PAPER},
+    claims=dynamics_claims,
+    figures=dynamics_figures,
+)
+
+EXPERIMENTS = (PHASE, DYNAMICS)

@@ -1,0 +1,1 @@
+"""Paper-style figures and the self-contained report page."""

@@ -1,0 +1,1 @@
+"""The run directory's result store: Parquet shards written atomically, and readers."""

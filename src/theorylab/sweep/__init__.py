@@ -1,0 +1,1 @@
+"""Grids of runs -> chunks -> executors -> the result store."""

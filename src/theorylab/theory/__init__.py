@@ -1,0 +1,1 @@
+"""Closed-form predictions of the papers (numpy/jax only)."""
