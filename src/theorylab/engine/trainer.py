@@ -83,6 +83,12 @@ class ChunkResult:
     run_s: float
 
 
+def split_run_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """A run's key -> (setup key: data and init, train key: folded with t for step t)."""
+    k_setup, k_train = jax.random.split(key)
+    return k_setup, k_train
+
+
 def _all_finite(tree) -> jax.Array:
     leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
@@ -103,7 +109,7 @@ def build_program(problem: Problem, static_cfg, dyn_names: tuple[str, ...], step
 
     def setup_one(key, dyn):
         cfg = cfg_of(dyn)
-        k_setup, k_train = jax.random.split(key)
+        k_setup, k_train = split_run_key(key)
         params, data = problem.setup(k_setup, cfg)
         opt_state = problem.optimizer(cfg).init(params)
         return RunState(params, opt_state, data, dyn, k_train, jnp.array(True),
