@@ -44,8 +44,7 @@ QUAD = Problem(setup=_quad_setup, loss=_quad_loss,
 
 
 def _run_quad(cfgs):
-    fn, _ = compile_chunk(QUAD, cfgs[0], dynamic_names(Quad), len(cfgs), cfgs[0].steps, cfgs[0].log_every,
-                          cache_key="quad")
+    fn, _ = compile_chunk(QUAD, cfgs[0], dynamic_names(Quad), len(cfgs), cfgs[0].steps, cfgs[0].log_every)
     keys = np.stack([run_key("quad", {}, i) for i in range(len(cfgs))])
     dyn = {n: np.array([getattr(c, n) for c in cfgs]) for n in dynamic_names(Quad)}
     return fn(keys, dyn)
@@ -102,7 +101,7 @@ def _train(runs, max_chunk=None):
     (chunk,) = plan(vit_benign.PROBLEM, runs, 2**30, max_chunk)
     cfg = chunk.static_cfg
     fn, _ = compile_chunk(vit_benign.PROBLEM, cfg, dynamic_names(type(cfg)), chunk.size, cfg.steps,
-                          cfg.log_every, cache_key=chunk.static_key)
+                          cfg.log_every)
     return fn(chunk.keys(), chunk.dyn())
 
 
@@ -151,6 +150,15 @@ def test_memory_budget_caps_chunk_size():
     one_run = plan(vit_benign.PROBLEM, runs, 1)[0]
     assert one_run.size == 1
     assert plan(vit_benign.PROBLEM, runs, 2**30)[0].size == 8
+
+
+def test_compiled_programs_are_cached_per_static_config():
+    a, b = Quad(dim=3), Quad(dim=4)
+    fa, _ = compile_chunk(QUAD, a, dynamic_names(Quad), 2, a.steps, a.log_every)
+    fb, _ = compile_chunk(QUAD, b, dynamic_names(Quad), 2, b.steps, b.log_every)
+    assert fa is not fb  # a different shape is a different program
+    again, compile_s = compile_chunk(QUAD, Quad(dim=3, lr=0.5), dynamic_names(Quad), 2, a.steps, a.log_every)
+    assert again is fa and compile_s == 0.0  # dynamic values do not recompile
 
 
 def test_keys_depend_on_identity_not_position():

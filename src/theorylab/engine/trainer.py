@@ -33,6 +33,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from theorylab.config import static_names
+
 
 class StopReason(enum.IntEnum):
     RUNNING = 0
@@ -173,13 +175,14 @@ _CACHE: dict[Any, Any] = {}
 
 
 def compile_chunk(problem: Problem, static_cfg, dyn_names: tuple[str, ...], n_runs: int,
-                  steps: int, log_every: int, cache_key: Any = None):
+                  steps: int, log_every: int):
     """Ahead-of-time compile the chunk program for R = n_runs; returns (run_fn, compile_s).
 
     ``run_fn(keys [R, 2], dyn {name: [R]}) -> ChunkResult``. Compiled programs are cached on
-    ``cache_key`` (the static config's identity) and R, so equal-shaped chunks compile once.
+    the problem, every static field of the config and R, so equal-shaped chunks compile once.
     """
-    full_key = (id(problem), cache_key, n_runs, steps, log_every, dyn_names)
+    static = tuple((n, getattr(static_cfg, n)) for n in static_names(type(static_cfg)))
+    full_key = (id(problem), type(static_cfg), static, n_runs, steps, log_every, dyn_names)
     if full_key in _CACHE:
         return _CACHE[full_key], 0.0
     program, n_logs = build_program(problem, static_cfg, dyn_names, steps, log_every)
