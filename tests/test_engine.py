@@ -85,6 +85,9 @@ def test_chunk_stops_computing_once_all_runs_stopped():
     res = _run_quad([Quad(stop=1e-3), Quad(stop=1e-3, lr=0.2)])
     assert res.executed_steps == max(res.stop_step) + 1  # the last criterion check is step stop_step
     assert res.executed_steps < 60
+    for r, lr in enumerate((0.1, 0.2)):  # log points after the chunk stopped repeat the frozen state
+        t = res.stop_step[r]
+        np.testing.assert_allclose(res.obs["loss"][t:, r], 1.5 * (1 - lr) ** (2 * t), rtol=1e-4)
 
 
 # --- the real model -------------------------------------------------------------------------

@@ -15,7 +15,9 @@ One chunk of R runs that share their static config becomes one XLA program:
   stop_step = steps.
 * The loop over the steps of one log block is a ``while_loop`` whose condition asks whether
   any run of the chunk is still active, so a chunk whose runs have all stopped costs nothing
-  more than one observation per remaining log point.
+  more: its remaining log points repeat the frozen observables without recomputing them.
+* DESIGN.md writes jit(vmap(scan(scan(step)))); here the vmap sits *inside* the loops
+  (loops over the chunk, vmapped step) so that the loop condition can see every run at once.
 * Observables are evaluated inside the program at step 0 and after every ``log_every`` steps,
   and returned stacked: obs[name] has shape [n_logs + 1, R, ...]. A stopped run's later log
   points repeat its frozen state.
@@ -147,8 +149,9 @@ def build_program(problem: Problem, static_cfg, dyn_names: tuple[str, ...], step
         obs0 = observe_all(state)
 
         def block(carry, _):
-            state, t0, executed = carry
+            state, t0, executed, last_obs = carry
             t_end = t0 + log_every
+            changed = jnp.any(state.active)
 
             def cond(c):
                 s, t, _ = c
@@ -159,10 +162,12 @@ def build_program(problem: Problem, static_cfg, dyn_names: tuple[str, ...], step
                 return step_all(s, t), t + 1, n + 1
 
             state, _, executed = jax.lax.while_loop(cond, body, (state, t0, executed))
-            return (state, t_end, executed), observe_all(state)
+            # once every run has stopped, later log points repeat the frozen observables
+            obs = jax.lax.cond(changed, observe_all, lambda _: last_obs, state)
+            return (state, t_end, executed, obs), obs
 
-        (state, _, executed), obs = jax.lax.scan(
-            block, (state, jnp.int32(0), jnp.int32(0)), None, length=n_logs
+        (state, _, executed, _), obs = jax.lax.scan(
+            block, (state, jnp.int32(0), jnp.int32(0), obs0), None, length=n_logs
         )
         obs = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), obs0, obs)
         reason = jnp.where(state.active, StopReason.BUDGET, state.reason)
