@@ -2,9 +2,15 @@
 
     theorylab list [EXPERIMENT]
     theorylab run EXPERIMENT [--preset smoke|cpu|paper] [--set key=value ...] [--seeds N]
-                             [--out DIR] [--executor local] [--resume] [--force]
+                             [--sweep key=v1,v2 | key=lin:a:b:n | key=log:a:b:n ...]
+                             [--out DIR] [--executor local|ray|slurm] [--resume] [--force]
     theorylab check DIR      # re-evaluate the claims of a finished run; exit 0 iff none fails
     theorylab report DIR     # rebuild figures, summary.json and report.html from the stored results
+    theorylab query DIR SQL  # DuckDB over the stored runs (views `runs` and `final`)
+    theorylab plot DIR --x FIELD [--y FIELD] [--metric NAME]   # the generic sweep figure
+
+Workers of the ray and slurm executors find the experiment through ``registry.lookup``, a
+top-level function they import by name: sweep/ stays free of papers/.
 
 Every input is validated before anything compiles; a bad one is a one-line error and exit 2.
 """
@@ -21,8 +27,9 @@ from pathlib import Path
 
 from theorylab import __version__
 from theorylab.config import ConfigError, doc_table
+from theorylab.registry import lookup
 from theorylab import papers
-from theorylab.sweep.grid import Resolved, parse_sets, resolve
+from theorylab.sweep.grid import Resolved, parse_sets, parse_sweeps, resolve
 
 EXIT_BAD_INPUT = 2
 EXIT_CLAIM_FAILS = 1
@@ -33,10 +40,13 @@ def _versions() -> dict:
     import jaxlib
     import numpy
     import optax
+    import pandas
+    import pyarrow
 
     return {
         "theorylab": __version__, "jax": jax.__version__, "jaxlib": jaxlib.__version__,
-        "optax": optax.__version__, "numpy": numpy.__version__, "python": platform.python_version(),
+        "optax": optax.__version__, "numpy": numpy.__version__, "pandas": pandas.__version__,
+        "pyarrow": pyarrow.__version__, "python": platform.python_version(),
         "platform": platform.platform(), "jax_backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()],
     }
@@ -62,7 +72,11 @@ def _finish(run_dir: Path, exp, resolved: Resolved, meta: dict, timing: dict) ->
     fig_dir = run_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
     fig_paths = {}
-    for name, fig in exp.figures(df, resolved).items():
+    figs = dict(exp.figures(df, resolved))
+    swept = list(meta.get("sweep") or [])
+    if swept:
+        figs["sweep"] = _sweep_figure(exp, df, resolved, run_dir, swept[0], swept[1] if len(swept) > 1 else None, None)
+    for name, fig in figs.items():
         fig_paths[name] = fig_dir / f"{name}.png"
         fig.savefig(fig_paths[name])
         plt.close(fig)
@@ -71,6 +85,26 @@ def _finish(run_dir: Path, exp, resolved: Resolved, meta: dict, timing: dict) ->
     title = f"{exp.name} ({resolved.preset}) - {exp.summary}"
     (run_dir / "report.html").write_text(report.render(title, summary, meta, fig_paths))
     return summary
+
+
+def _sweep_figure(exp, df, resolved, run_dir: Path, x: str, y: str | None, metric: str | None):
+    """The generic phase diagram of a sweep, with the experiment's theory curve if it has one."""
+    import pandas as pd
+
+    from theorylab.plots.generic_phase import sweep_figure
+    from theorylab.store.readers import config_fields, swept_fields
+
+    fields = config_fields(run_dir)
+    if metric is None:
+        numeric = [c for c in df.columns if c not in fields and c not in ("run_id", "cell", "seed", "step", "stop_step")
+                   and pd.api.types.is_numeric_dtype(df[c])]
+        preferred = [m for m in ("test_loss", "test_error", "train_loss", "loss") if m in numeric]
+        metric = exp.sweep_metric or (preferred + numeric + ["stop_step"])[0]
+    curve = exp.theory_curve(x, y, df, resolved) if (exp.theory_curve and y) else None
+    fn, label = curve if curve else (None, "")
+    swept = swept_fields(df, fields)
+    return sweep_figure(df, x, metric, y, curve=fn, curve_label=label,
+                        others=[f for f in swept if f not in (x, y)])
 
 
 def _print_claims(claims: list[dict]) -> None:
@@ -96,18 +130,50 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _executor(args, run_dir: Path):
+    from theorylab.sweep import executors
+
+    if args.executor == "ray":
+        return executors.RayExecutor(address=args.ray_address, num_cpus=args.ray_cpus)
+    if args.executor == "slurm":
+        return executors.SlurmExecutor(folder=run_dir / "slurm", chunks_per_task=args.chunks_per_task,
+                                       cluster=args.slurm_cluster, options=_slurm_options(args.slurm or []))
+    return executors.LocalExecutor()
+
+
+def _slurm_options(items: list[str]) -> dict:
+    """['slurm_partition=gpu', 'timeout_min=240'] -> submitit parameters (ints and floats typed)."""
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--slurm {item!r}: expected key=value (a submitit parameter, e.g. slurm_partition=gpu)")
+        k, v = (t.strip() for t in item.split("=", 1))
+        for cast in (int, float):
+            try:
+                v = cast(v)
+                break
+            except ValueError:
+                continue
+        out[k] = v
+    return out
+
+
 def cmd_run(args) -> int:
     t0 = time.perf_counter()
     exp = papers.get(args.experiment)
     if args.preset not in exp.presets:
         raise ConfigError(f"unknown preset {args.preset!r} for {exp.name}; known: {', '.join(exp.presets)}")
     preset = exp.presets[args.preset]
-    if args.executor != "local":
-        raise ConfigError(f"--executor {args.executor!r} is not available; allowed: local")
+    if args.executor != "ray" and (args.ray_address or args.ray_cpus):
+        raise ConfigError("--ray-address / --ray-cpus need --executor ray")
+    if args.executor != "slurm" and (args.slurm or args.slurm_cluster != "slurm" or args.chunks_per_task != 1):
+        raise ConfigError("--slurm / --slurm-cluster / --chunks-per-task need --executor slurm")
     sets = parse_sets(exp.config, args.set or [])
+    sweeps = parse_sweeps(exp.config, args.sweep or [], sets)
     seeds = preset.seeds if args.seeds is None else args.seeds
-    resolved = resolve(exp.name, args.preset, exp.config, preset.base, preset.cells, seeds, sets)
-    run_dir = Path(args.out or Path("runs") / f"{exp.name.replace('/', '-')}-{args.preset}")
+    resolved = resolve(exp.name, args.preset, exp.config, preset.base, preset.cells, seeds, sets, sweeps)
+    run_dir = Path(args.out or Path("runs") / f"{exp.name.replace('/', '-')}-{args.preset}").absolute()
+    executor = _executor(args, run_dir)
 
     cfg_path = run_dir / "config.json"
     if cfg_path.exists():
@@ -115,24 +181,31 @@ def cmd_run(args) -> int:
         if old != json.loads(json.dumps(resolved.to_json())):
             if not args.force:
                 raise ConfigError(f"{run_dir} holds results of a different config; use another --out or --force")
-            shutil.rmtree(run_dir / "runs", ignore_errors=True)
-            (run_dir / "manifest.json").unlink(missing_ok=True)
+            for sub in ("runs", "manifest", "figures"):
+                shutil.rmtree(run_dir / sub, ignore_errors=True)
+            for name in ("manifest.json", "summary.json", "report.html"):
+                (run_dir / name).unlink(missing_ok=True)
     elif args.resume:
         raise ConfigError(f"--resume: {run_dir} holds no earlier run (no config.json)")
     run_dir.mkdir(parents=True, exist_ok=True)
 
-    from theorylab.sweep.runner import execute
+    from theorylab.sweep import progress
+    from theorylab.sweep.runner import SweepJob, execute
 
-    meta = {"resolved": resolved.to_json(), "versions": _versions()}
-    cfg_path.write_text(json.dumps(meta, indent=1))
+    meta = {"resolved": resolved.to_json(), "sweep": {k: v for k, v in sweeps.items()}, "versions": _versions()}
+    tmp = cfg_path.with_name("config.json.tmp")
+    tmp.write_text(json.dumps(meta, indent=1))
+    tmp.replace(cfg_path)
     n_runs = len(resolved.cells) * resolved.seeds
-    print(f"{exp.name} --preset {args.preset}: {len(resolved.cells)} cells x {seeds} seeds = {n_runs} runs -> {run_dir}",
-          file=sys.stderr)
-    timing = execute(exp.problem, resolved, run_dir)
+    print(f"{exp.name} --preset {args.preset}: {len(resolved.cells)} cells x {seeds} seeds = {n_runs} runs "
+          f"-> {run_dir} (executor {executor.name})", file=sys.stderr)
+    job = SweepJob(exp.name, resolved.to_json(), str(run_dir), lookup, max_chunk=args.max_chunk)
+    timing = execute(job, executor, progress.for_stream(sys.stderr))
     timing["wall_s"] = time.perf_counter() - t0  # the whole command, set-up and compile included
     summary = _finish(run_dir, exp, resolved, meta, timing)
     n_hold = sum(c["holds"] is True for c in summary["claims"])
-    print(f"{exp.name}: {n_runs} runs in {timing['wall_s']:.1f}s (compile {timing['compile_s']:.1f}s); "
+    print(f"{exp.name}: {n_runs} runs in {timing['wall_s']:.1f}s (compile {timing['compile_s']:.1f}s, "
+          f"{timing['chunks_skipped']}/{timing['chunks']} chunks already stored); "
           f"{n_hold}/{len(summary['claims'])} claims hold")
     _print_claims(summary["claims"])
     print(f"report: {run_dir / 'report.html'}")
@@ -156,6 +229,37 @@ def cmd_report(args) -> int:
     old = json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").exists() else {}
     _finish(run_dir, exp, resolved, meta, old.get("timing", {}))
     print(f"report: {run_dir / 'report.html'}")
+    return 0
+
+
+def cmd_query(args) -> int:
+    import pandas as pd
+
+    from theorylab.store.readers import query
+
+    _load(Path(args.dir))
+    df = query(Path(args.dir), args.sql)
+    if args.csv:
+        df.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", None, "display.width", 200):
+            print(df.to_string(index=False, max_rows=args.max_rows))
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from theorylab.plots.style import plt
+    from theorylab.store.shards import read_runs
+
+    run_dir = Path(args.dir)
+    exp, resolved, _ = _load(run_dir)
+    df = read_runs(run_dir)
+    fig = _sweep_figure(exp, df, resolved, run_dir, args.x, args.y, args.metric)
+    out = Path(args.out) if args.out else run_dir / "figures" / f"sweep-{args.x}{'-' + args.y if args.y else ''}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    print(f"figure: {out}")
     return 0
 
 
@@ -186,19 +290,43 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     pr.add_argument("--seeds", type=_positive_int, help="repetitions per cell (default: the preset's)")
     pr.add_argument("--out", help="run directory (default: runs/EXPERIMENT-PRESET)")
-    pr.add_argument("--executor", default="local")
+    pr.add_argument("--sweep", action="append", metavar="KEY=SPEC",
+                    help="sweep a config field (repeatable; axes are crossed with each other and the preset's cells): "
+                         "key=v1,v2,v3 | key=lin:a:b:n | key=log:a:b:n")
+    pr.add_argument("--executor", default="local", choices=("local", "ray", "slurm"))
+    pr.add_argument("--max-chunk", type=_positive_int, help="at most this many runs per chunk (more, smaller tasks)")
+    pr.add_argument("--ray-address", help="join this Ray cluster (e.g. auto, or HOST:6379); default: start a local one")
+    pr.add_argument("--ray-cpus", type=_positive_int, help="CPUs of the local Ray cluster (default: all)")
+    pr.add_argument("--slurm", action="append", metavar="KEY=VALUE",
+                    help="a submitit parameter, e.g. slurm_partition=cpu, timeout_min=240, cpus_per_task=4, "
+                         "slurm_array_parallelism=100 (repeatable)")
+    pr.add_argument("--slurm-cluster", default="slurm", choices=("slurm", "local", "debug"),
+                    help="local: run the array tasks as local processes (testing without SLURM)")
+    pr.add_argument("--chunks-per-task", type=_positive_int, default=1, help="chunks per SLURM array task")
     pr.add_argument("--resume", action="store_true", help="require an earlier run in --out (finished chunks are always kept)")
     pr.add_argument("--force", action="store_true", help="discard results of a different config in --out")
     pc = sub.add_parser("check", help="re-evaluate the claims of a run directory; exit 0 iff none fails")
     pc.add_argument("dir")
     pp = sub.add_parser("report", help="rebuild figures and report.html of a run directory")
     pp.add_argument("dir")
+    pq_ = sub.add_parser("query", help="run DuckDB SQL over a run directory (views: runs, final)")
+    pq_.add_argument("dir")
+    pq_.add_argument("sql")
+    pq_.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    pq_.add_argument("--max-rows", type=_positive_int, default=60)
+    pg = sub.add_parser("plot", help="the generic sweep figure: a metric over one or two swept fields")
+    pg.add_argument("dir")
+    pg.add_argument("--x", required=True, help="a swept config field (horizontal axis)")
+    pg.add_argument("--y", help="a second swept field (vertical axis); without it, a curve")
+    pg.add_argument("--metric", help="a recorded column (default: the experiment's sweep metric)")
+    pg.add_argument("--out", help="PNG path (default: DIR/figures/sweep-X-Y.png)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"list": cmd_list, "run": cmd_run, "check": cmd_check, "report": cmd_report}[args.command]
+    handler = {"list": cmd_list, "run": cmd_run, "check": cmd_check, "report": cmd_report,
+               "query": cmd_query, "plot": cmd_plot}[args.command]
     try:
         return handler(args)
     except ConfigError as e:

@@ -50,6 +50,11 @@ class Experiment:
     presets: dict[str, Preset]
     claims: Callable[[pd.DataFrame, Resolved], list[Claim]]
     figures: Callable[[pd.DataFrame, Resolved], dict[str, Any]]  # name -> matplotlib Figure
+    # Optional, for the generic sweep figure (plots/generic_phase.py, `theorylab plot`):
+    # theory_curve(x_field, y_field, df, resolved) -> (curve: x values -> y values, label) or
+    # None when the theory has no boundary in that plane; sweep_metric: the default metric.
+    theory_curve: Callable[[str, str, pd.DataFrame, Resolved], Any] | None = None
+    sweep_metric: str | None = None
 
 
 def evaluate_claims(exp: Experiment, df: pd.DataFrame, resolved: Resolved) -> list[Claim]:

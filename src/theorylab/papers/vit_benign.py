@@ -259,6 +259,27 @@ def phase_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
     return {"phase": fig}
 
 
+def phase_theory_curve(x: str, y: str, df: pd.DataFrame, resolved: Resolved):
+    """The boundary N * SNR^2 = c in the (|mu|, N) plane, for the generic sweep figure.
+
+    SNR = |mu| / (sigma sqrt(d)), so N = c sigma^2 d / |mu|^2. c is the theory's at the paper
+    preset, else fitted from the sweep; None if d or sigma vary, or no c can be had.
+    """
+    if {x, y} != {"mu_norm", "N"}:
+        return None
+    sig = "sigma_weak" if resolved.base.snr_noise == "weak" else "sigma_strong"
+    if df["d"].nunique() > 1 or df[sig].nunique() > 1:
+        return None
+    c = _paper_c(resolved) or _boundary(_phase_cells(df, resolved))[3]
+    if c is None:
+        return None
+    k2 = float(df[sig].iloc[0]) ** 2 * float(df["d"].iloc[0])  # (sigma sqrt(d))^2
+    label = f"N SNR$^2$ = {c:.3g}" + ("" if _paper_c(resolved) else " (fitted)")
+    if x == "mu_norm":
+        return (lambda mu: c * k2 / np.asarray(mu, float) ** 2), label
+    return (lambda n: np.sqrt(c * k2 / np.asarray(n, float))), label
+
+
 PHASE = Experiment(
     name="vit-benign/phase",
     summary="Figure 1: test loss over (N, SNR) with the boundary N*SNR^2 = c",
@@ -267,6 +288,8 @@ PHASE = Experiment(
     presets={"smoke": PHASE_SMOKE, "cpu": PHASE_CPU, "paper": PHASE_PAPER},
     claims=phase_claims,
     figures=phase_figures,
+    theory_curve=phase_theory_curve,
+    sweep_metric="test_loss",
 )
 
 

@@ -1,4 +1,14 @@
-"""report.html: one self-contained page per run directory (figures embedded as base64 PNG)."""
+"""report.html: one self-contained page per run directory.
+
+Figures are embedded as base64 PNG, styles inline, no external resource of any kind, so the
+page can be mailed or archived as one file. Sections: claims (statement, predicted,
+measured, tolerance, verdict), figures, timing, sweep axes, versions and platform, and the
+resolved config (base table, then the full JSON).
+
+A few lines of inline script record on ``<body>`` how many figures decoded
+(``data-figures-loaded`` of ``data-figures``) and any script error (``data-errors``), so a
+headless browser can check that the page rendered whole.
+"""
 
 from __future__ import annotations
 
@@ -8,46 +18,78 @@ import json
 from pathlib import Path
 from typing import Any
 
+esc = html.escape
+
 
 def _verdict(holds) -> str:
     return {True: "holds", False: "FAILS", None: "not tested"}[holds]
 
 
+def _kv_table(table_id: str, items: dict[str, Any]) -> str:
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return v if isinstance(v, str) else json.dumps(v)
+
+    rows = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(str(fmt(v)))}</td></tr>" for k, v in items.items())
+    return f"<table id='{table_id}'>{rows}</table>"
+
+
 def render(title: str, summary: dict[str, Any], config: dict[str, Any], figures: dict[str, Path]) -> str:
-    esc = html.escape
+    """The page. ``config`` is config.json (resolved, sweep, versions); figures: name -> PNG."""
+    claims = summary["claims"]
     rows = "".join(
         f"<tr class='{_verdict(c['holds']).replace(' ', '-')}'><td>{esc(c['id'])}</td><td>{esc(c['statement'])}</td>"
         f"<td>{esc(str(c['predicted']))}</td><td>{esc(str(c['measured']))}</td><td>{esc(str(c['tolerance']))}</td>"
-        f"<td><b>{_verdict(c['holds'])}</b></td><td>{esc(c.get('note', ''))}</td></tr>"
-        for c in summary["claims"]
+        f"<td class='verdict'><b>{_verdict(c['holds'])}</b></td><td>{esc(c.get('note', ''))}</td></tr>"
+        for c in claims
     )
     figs = "".join(
-        f"<figure><img alt='{esc(name)}' src='data:image/png;base64,"
+        f"<figure id='fig-{esc(name)}'><img alt='{esc(name)}' src='data:image/png;base64,"
         f"{base64.b64encode(Path(p).read_bytes()).decode()}'/><figcaption>{esc(name)}</figcaption></figure>"
         for name, p in figures.items()
     )
-    timing = "".join(f"<tr><td>{esc(k)}</td><td>{v:.4g}</td></tr>" if isinstance(v, float) else
-                     f"<tr><td>{esc(k)}</td><td>{esc(str(v))}</td></tr>" for k, v in summary["timing"].items())
-    n_hold = sum(c["holds"] is True for c in summary["claims"])
-    n_fail = sum(c["holds"] is False for c in summary["claims"])
+    n_hold = sum(c["holds"] is True for c in claims)
+    n_fail = sum(c["holds"] is False for c in claims)
+    resolved = config.get("resolved", {})
+    versions = dict(config.get("versions", {}))
+    platform = {k: versions.pop(k) for k in ("platform", "jax_backend", "devices") if k in versions}
+    sweep = config.get("sweep") or {}
+    sweep_html = (_kv_table("sweep", {k: ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in vals)
+                                      for k, vals in sweep.items()}) if sweep else "<p>no --sweep axes</p>")
+    grid = (f"<p>{len(resolved.get('cells', []))} cells x {resolved.get('seeds', '?')} seeds; "
+            f"preset {esc(str(resolved.get('preset', '?')))}</p>")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; max-width: 1400px; }}
 table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
 td, th {{ border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; text-align: left; }}
-tr.holds td:nth-child(6) {{ color: #106010; }} tr.FAILS td:nth-child(6) {{ color: #b00000; }}
-tr.not-tested td:nth-child(6) {{ color: #777; }}
+tr.holds td.verdict {{ color: #106010; }} tr.FAILS td.verdict {{ color: #b00000; }}
+tr.not-tested td.verdict {{ color: #777; }}
 img {{ max-width: 100%; border: 1px solid #eee; }}
 pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 0.85em; }}
-</style></head><body>
+</style></head><body data-figures="{len(figures)}">
 <h1>{esc(title)}</h1>
-<p>{n_hold} claims hold, {n_fail} fail, {len(summary['claims']) - n_hold - n_fail} not tested at this preset.</p>
+<p id="verdicts">{n_hold} claims hold, {n_fail} fail, {len(claims) - n_hold - n_fail} not tested at this preset.</p>
 <h2>Claims</h2>
 <table id="claims"><thead><tr><th>id</th><th>statement</th><th>predicted</th><th>measured</th>
 <th>tolerance</th><th>verdict</th><th>note</th></tr></thead><tbody>{rows}</tbody></table>
 <h2>Figures</h2>{figs}
-<h2>Timing</h2><table id="timing">{timing}</table>
-<h2>Resolved config, versions, platform</h2><pre>{esc(json.dumps(config, indent=1))}</pre>
+<h2>Timing</h2>{_kv_table("timing", summary.get("timing", {}))}
+<h2>Sweep</h2>{grid}{sweep_html}
+<h2>Versions</h2>{_kv_table("versions", versions)}
+<h2>Platform</h2>{_kv_table("platform", platform)}
+<h2>Resolved config</h2><p>base config; each cell overrides its own (swept) fields</p>{_kv_table("config", resolved.get("base", {}))}
+<details><summary>config.json</summary><pre id="config-json">{esc(json.dumps(config, indent=1))}</pre></details>
+<script>
+window.addEventListener("error", function (e) {{
+  document.body.dataset.errors = (document.body.dataset.errors || "") + e.message + ";";
+}});
+window.addEventListener("load", function () {{
+  var ok = Array.prototype.filter.call(document.images, function (im) {{ return im.complete && im.naturalWidth > 0; }});
+  document.body.dataset.figuresLoaded = String(ok.length);
+}});
+</script>
 </body></html>
 """

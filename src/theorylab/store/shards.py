@@ -1,17 +1,15 @@
 """Long-format result shards, one Parquet file per chunk, written atomically.
 
 Row = (run, log point). Columns: run_id, cell, seed, every config field, step, stop_step,
-stop_reason, and one column per observable (scalars as float64, arrays as lists).
+stop_reason, and one column per observable (scalars as float64, arrays as flat lists).
 
-A shard is written to ``<name>.tmp`` and renamed into place, so a crash or a kill leaves
-either a complete shard or none. ``manifest.json`` maps each shard to the digest of the
-resolved configs of its runs; a rerun skips chunks whose shard is present, readable and
-recorded under the same digest.
+A shard is written to ``<name>.tmp``, fsynced and renamed into place, then vouched for by a
+manifest entry (``store/manifest.py``: digest, size, SHA-256, rows). Only vouched-for and
+intact shards are ever read; a chunk counts as finished only then.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -21,11 +19,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from theorylab.config import to_dict
+from theorylab.config import ConfigError, to_dict
 from theorylab.engine.trainer import StopReason
+from theorylab.store import manifest
 
 RUNS_DIR = "runs"
-MANIFEST = "manifest.json"
+
+
+class StoreError(ConfigError):
+    """A run directory whose stored results cannot be trusted (one line, names the shard)."""
 
 
 def chunk_table(chunk, result) -> pa.Table:
@@ -49,7 +51,7 @@ def chunk_table(chunk, result) -> pa.Table:
         arr = np.swapaxes(arr, 0, 1).reshape(n_real * n_log, *arr.shape[2:]).astype(np.float64)
         if arr.ndim == 1:
             cols[name] = arr
-        else:  # array-valued observable: one flat list per row (shape in the schema metadata)
+        else:  # array-valued observable: one flat list per row
             cols[name] = pa.array(list(arr.reshape(len(arr), -1)), type=pa.list_(pa.float64()))
     return pa.table(cols)
 
@@ -66,32 +68,57 @@ def shard_name(chunk) -> str:
     return f"chunk-{chunk.index:05d}-{chunk.digest}.parquet"
 
 
-def load_manifest(run_dir: Path) -> dict[str, Any]:
-    p = Path(run_dir) / MANIFEST
-    return json.loads(p.read_text()) if p.exists() else {}
+def write_chunk(run_dir: Path, chunk, result) -> dict:
+    """Store one finished chunk: its shard (atomically), then its manifest entry."""
+    path = Path(run_dir) / RUNS_DIR / shard_name(chunk)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = chunk_table(chunk, result)
+    write_atomic(path, table)
+    return manifest.record(run_dir, chunk.digest, path, chunk.index, table.num_rows,
+                           [r.run_id for r in chunk.runs])
 
 
-def save_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
-    p = Path(run_dir) / MANIFEST
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    os.replace(tmp, p)
+def chunk_state(run_dir: Path, chunk, entries: dict[str, dict] | None = None) -> tuple[bool, str | None]:
+    """(finished, problem): finished iff a manifest entry for this digest vouches for an
+    intact shard with this chunk's name; ``problem`` says why an existing entry does not."""
+    entries = manifest.load(run_dir) if entries is None else entries
+    entry = entries.get(chunk.digest)
+    if entry is None:
+        return False, None
+    if entry["shard"] != shard_name(chunk):
+        return False, f"manifest entry {chunk.digest} names shard {entry['shard']}, expected {shard_name(chunk)}"
+    problem = manifest.check(run_dir, entry, RUNS_DIR)
+    return problem is None, problem
 
 
-def shard_ok(path: Path, expected_rows: int) -> bool:
-    """A shard counts as finished only if it reads back whole with the rows it should have."""
-    try:
-        return path.exists() and pq.read_metadata(path).num_rows == expected_rows
-    except Exception:  # truncated or corrupt file: not finished
-        return False
+def verified_shards(run_dir: Path) -> list[Path]:
+    """Paths of every vouched-for shard, each checked whole; StoreError on the first bad one."""
+    run_dir = Path(run_dir)
+    entries = manifest.load(run_dir)
+    if not entries:
+        raise StoreError(f"no finished chunks in {run_dir} (no manifest entries)")
+    seen: dict[str, str] = {}
+    paths = []
+    for entry in sorted(entries.values(), key=lambda e: e["index"]):
+        problem = manifest.check(run_dir, entry, RUNS_DIR)
+        if problem:
+            raise StoreError(f"{run_dir}: {problem}; rerun the same command to recompute it")
+        for rid in entry["run_ids"]:
+            if rid in seen:
+                raise StoreError(f"{run_dir}: run {rid} is stored in both {seen[rid]} and {entry['shard']}")
+            seen[rid] = entry["shard"]
+        paths.append(run_dir / RUNS_DIR / entry["shard"])
+    return paths
+
+
+def read_table(run_dir: Path) -> pa.Table:
+    """Every verified shard of a run directory as one Arrow table (shards in chunk order)."""
+    return pa.concat_tables([pq.read_table(p) for p in verified_shards(run_dir)], promote_options="default")
 
 
 def read_runs(run_dir: Path) -> pd.DataFrame:
-    """All shards of a run directory as one long-format DataFrame."""
-    files = sorted((Path(run_dir) / RUNS_DIR).glob("*.parquet"))
-    if not files:
-        raise FileNotFoundError(f"no result shards in {Path(run_dir) / RUNS_DIR}")
-    return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+    """All verified shards of a run directory as one long-format DataFrame."""
+    return read_table(run_dir).to_pandas()
 
 
 def final_rows(df: pd.DataFrame) -> pd.DataFrame:
