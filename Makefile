@@ -23,7 +23,9 @@ demo: $(STAMP)
 	@echo "Reports:"
 	@for d in $(DEMO)/*/; do echo "  $$d""report.html"; done
 
+# The report test opens report.html in Debian's headless Chromium (CI runs as root).
 test: $(STAMP)
+	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -148,3 +148,12 @@ def test_xarray_dims_are_swept_fields_seed_step(small):
     df = store(small)
     row = df[(df["mu_norm"] == 10.0) & (df["lr"] == 0.1) & (df["seed"] == 1) & (df["step"] == 100)]
     assert float(ds["test_loss"].sel(mu_norm=10.0, lr=0.1, seed=1, step=100)) == float(row["test_loss"].iloc[0])
+
+
+def test_plot_command_draws_any_swept_pair(small, capsys):
+    assert cli.main(["plot", str(small), "--x", "lr", "--y", "mu_norm", "--metric", "test_error"]) == 0
+    assert (small / "figures" / "sweep-lr-mu_norm.png").stat().st_size > 10_000
+    capsys.readouterr()
+    assert cli.main(["plot", str(small), "--x", "lr", "--metric", "no_such"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "metric 'no_such' is not a stored column" in err[0]

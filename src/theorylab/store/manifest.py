@@ -1,6 +1,7 @@
 """The manifest of a run directory: one small JSON entry per finished chunk.
 
-    <run_dir>/manifest/<digest>.json = {"digest", "shard", "index", "rows", "bytes", "sha256", "run_ids"}
+    <run_dir>/manifest/<digest>.json = {"digest", "shard", "index", "rows", "bytes", "sha256", "run_ids",
+                                        "host", "pid"}
 
 An entry is keyed by the chunk's digest (a hash of the resolved config of every run in the
 chunk, ``Chunk.digest``) and written atomically *after* its shard is in place, by whichever
@@ -24,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +60,8 @@ def entry_path(run_dir: Path, digest: str) -> Path:
 def record(run_dir: Path, digest: str, shard: Path, index: int, rows: int, run_ids: list[str]) -> dict:
     """Vouch for a shard that is already in place (call after its atomic rename)."""
     entry = dict(digest=digest, shard=shard.name, index=index, rows=rows,
-                 bytes=shard.stat().st_size, sha256=sha256_of(shard), run_ids=list(run_ids))
+                 bytes=shard.stat().st_size, sha256=sha256_of(shard), run_ids=list(run_ids),
+                 host=socket.gethostname(), pid=os.getpid())  # who wrote it (a node, a task)
     (Path(run_dir) / MANIFEST_DIR).mkdir(parents=True, exist_ok=True)
     write_json_atomic(entry_path(run_dir, digest), entry)
     return entry

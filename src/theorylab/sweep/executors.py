@@ -69,14 +69,14 @@ class SlurmExecutor:
     name = "slurm"
 
     def __init__(self, folder: Path | None = None, chunks_per_task: int = 1, cluster: str = "slurm",
-                 options: dict[str, Any] | None = None, poll_s: float = 5.0):
+                 options: dict[str, Any] | None = None, poll_s: float | None = None):
         if chunks_per_task < 1:
             raise ConfigError(f"--chunks-per-task = {chunks_per_task}; expected int >= 1")
         if cluster not in ("slurm", "local", "debug"):
             raise ConfigError(f"--slurm-cluster {cluster!r}; allowed: slurm, local, debug")
         self.folder, self.chunks_per_task, self.cluster = folder, chunks_per_task, cluster
-        self.options = dict(timeout_min=60, **(options or {}))
-        self.poll_s = poll_s
+        self.options = {"timeout_min": 60, **(options or {})}
+        self.poll_s = poll_s or (10.0 if cluster == "slurm" else 0.5)  # spare the scheduler, not local runs
 
     def run(self, job: SweepJob, problem, todo, on_done: OnDone) -> None:
         try:
