@@ -58,6 +58,7 @@ BAD_SWEEPS = [
     (["--sweep", "lr=0.1,0.2", "--sweep", "lr=0.3"], "'lr' is swept twice"),
     (["--sweep", "lr=0.1,0.2", "--set", "lr=0.3"], "also fixed by --set"),
     (["--executor", "ray", "--slurm", "partition=x"], "need --executor slurm"),
+    (["--executor", "slurm"], "no sbatch on this machine"),  # this machine, CI's too, has no SLURM
 ]
 
 
@@ -97,7 +98,8 @@ def test_progress_plain_lines_off_a_terminal_and_a_rich_bar_on_one():
     lines = plain.getvalue().splitlines()
     assert lines[0] == "resume: 1/3 chunks (4/12 runs) already stored"
     assert lines[1].startswith("chunk 2 done (2/3 chunks, 8/12 runs): 4 runs, 100 steps, compile 0.0s, train 0.5s;")
-    assert lines[2].startswith("chunk 3 done (3/3 chunks, 12/12 runs)") and "run-steps/s" in lines[2]
+    assert lines[1].endswith("; 800 run-steps/s")  # 400 run-steps in 0.5 s of training
+    assert lines[2].startswith("chunk 3 done (3/3 chunks, 12/12 runs)") and lines[2].endswith("; 800 run-steps/s")
 
     tty = _Tty()
     p = for_stream(tty)
@@ -107,7 +109,7 @@ def test_progress_plain_lines_off_a_terminal_and_a_rich_bar_on_one():
         p.chunk_done(_stats(i))
     p.close()
     screen = tty.getvalue()
-    assert "3/3" in screen and "runs 12/12" in screen and "compile 2.0s" in screen and "run-steps/s" in screen
+    assert "3/3" in screen and "runs 12/12" in screen and "compile 2.0s" in screen and "800 run-steps/s" in screen
 
 
 def test_unknown_sweep_key_is_a_config_error_naming_the_known_keys():

@@ -40,6 +40,15 @@ def _edges(c: np.ndarray, log: bool) -> np.ndarray:
     return np.exp(e) if log else e
 
 
+def _ticks(axis, values: np.ndarray, log: bool) -> None:
+    """On a log axis, tick the swept values themselves (plain numbers, no minor labels)."""
+    if log and len(values) <= 12:
+        from matplotlib.ticker import NullLocator
+
+        axis.set_ticks(values, labels=[f"{v:.3g}" for v in values])
+        axis.set_minor_locator(NullLocator())
+
+
 def _check(df: pd.DataFrame, name: str, what: str) -> None:
     if name not in df.columns:
         raise ConfigError(f"{what} {name!r} is not a stored column; known: {', '.join(df.columns)}")
@@ -90,11 +99,13 @@ def sweep_figure(df: pd.DataFrame, x: str, metric: str, y: str | None = None, *,
             cy = np.asarray(curve(grid), float)
             ok = np.isfinite(cy) & (cy >= ey[0]) & (cy <= ey[-1])
             ax.plot(grid[ok], cy[ok], color="red", lw=2, label=curve_label or "theory")
-            ax.legend(loc="upper right", frameon=True)
+            ax.legend(loc="best", frameon=True)
         ax.set_ylim(ey[0], ey[-1])
         ax.set_yscale("log" if logy else "linear")
+        _ticks(ax.yaxis, ys, logy)
         ax.set_ylabel(y)
     ax.set_xscale("log" if logx else "linear")
+    _ticks(ax.xaxis, xs, logx)
     ax.set_xlabel(x)
     ax.set_title(title or f"{metric} over {x}" + (f" x {y}" if y else "") + f" ({note}, last log point)")
     return fig

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -26,6 +27,12 @@ from theorylab.config import ConfigError
 from theorylab.sweep.runner import SweepJob, run_chunk, run_chunks
 
 OnDone = Callable[[dict], None]
+
+
+def _require(module: str, message: str) -> None:
+    """Fail with a one-line install hint at construction, before anything is written or compiled."""
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(message)
 
 
 class LocalExecutor:
@@ -41,12 +48,11 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None, max_retries: int = 2):
         self.address, self.num_cpus, self.max_retries = address, num_cpus, max_retries
+        _require("ray", "--executor ray needs Ray: pip install 'theorylab[ray]'")
 
     def run(self, job: SweepJob, problem, todo, on_done: OnDone) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise ConfigError("--executor ray needs Ray: pip install 'theorylab[ray]'") from None
+        import ray
+
         started_here = not ray.is_initialized()
         if started_here:
             if self.address:
@@ -78,14 +84,14 @@ class SlurmExecutor:
         self.options = {"timeout_min": 60, **(options or {})}
         self.poll_s = poll_s or (10.0 if cluster == "slurm" else 0.5)  # spare the scheduler, not local runs
 
-    def run(self, job: SweepJob, problem, todo, on_done: OnDone) -> None:
-        try:
-            import submitit
-        except ImportError:
-            raise ConfigError("--executor slurm needs submitit: pip install 'theorylab[slurm]'") from None
+        _require("submitit", "--executor slurm needs submitit: pip install 'theorylab[slurm]'")
         if self.cluster == "slurm" and shutil.which("sbatch") is None:
             raise ConfigError("--executor slurm: no sbatch on this machine; run on a SLURM login node "
                               "(or --slurm-cluster local to run the array tasks as local processes)")
+
+    def run(self, job: SweepJob, problem, todo, on_done: OnDone) -> None:
+        import submitit
+
         folder = Path(self.folder or Path(job.run_dir) / "slurm")
         ex = submitit.AutoExecutor(folder=folder / "%j", cluster=self.cluster)
         try:

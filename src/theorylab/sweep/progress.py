@@ -7,15 +7,15 @@ Both receive the same events from the runner, on the driver, whatever the execut
     note(message)                                anything to report (a recomputed corrupt shard)
     close()
 
-Training speed is run-steps per wall second: the sum over finished runs of the steps each
-actually trained (a run stopped early counts its stop step), divided by the time since start.
-Compile time is summed separately and never counted as training.
+Training speed is run-steps per second of training: the sum over finished runs of the steps
+each actually trained (a run stopped early counts its stop step), divided by the summed
+training time of their chunks (per worker, so parallel workers add up to more). Compile time
+is summed separately and never counted as training.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from typing import TextIO
 
 
@@ -24,15 +24,13 @@ class LogProgress:
 
     def __init__(self, stream: TextIO | None = None):
         self.stream = stream or sys.stderr
-        self.t0 = time.perf_counter()
         self.chunks = self.runs = self.done = self.done_runs = self.steps = 0
-        self.compile_s = 0.0
+        self.compile_s = self.train_s = 0.0
 
     def _print(self, msg: str) -> None:
         print(msg, file=self.stream, flush=True)
 
     def start(self, chunks: int, runs: int, done_chunks: int, done_runs: int) -> None:
-        self.t0 = time.perf_counter()
         self.chunks, self.runs, self.done, self.done_runs = chunks, runs, done_chunks, done_runs
         if done_chunks:
             self._print(f"resume: {done_chunks}/{chunks} chunks ({done_runs}/{runs} runs) already stored")
@@ -40,12 +38,18 @@ class LogProgress:
     def chunk_done(self, st: dict) -> None:
         self.done += 1
         self.done_runs += st["runs"]
-        self.steps += st["run_steps"]
-        self.compile_s += st["compile_s"]
-        elapsed = time.perf_counter() - self.t0
+        self._add(st)
         self._print(f"chunk {st['index'] + 1} done ({self.done}/{self.chunks} chunks, {self.done_runs}/{self.runs} runs): "
                     f"{st['runs']} runs, {st['batch_steps']} steps, compile {st['compile_s']:.1f}s, "
-                    f"train {st['train_s']:.1f}s; {self.steps / max(elapsed, 1e-9):.3g} run-steps/s")
+                    f"train {st['train_s']:.1f}s; {self._speed()} run-steps/s")
+
+    def _add(self, st: dict) -> None:
+        self.steps += st["run_steps"]
+        self.compile_s += st["compile_s"]
+        self.train_s += st["train_s"]
+
+    def _speed(self) -> str:
+        return f"{self.steps / self.train_s:.3g}" if self.train_s > 0 else "-"
 
     def note(self, message: str) -> None:
         self._print(message)
@@ -59,22 +63,19 @@ class RichProgress(LogProgress):
 
     def __init__(self, stream: TextIO | None = None):
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         super().__init__(stream)
         self.bar = Progress(
-            TextColumn("[bold]chunks"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("[bold]chunks"), BarColumn(bar_width=20), MofNCompleteColumn(),
             TextColumn("runs {task.fields[runs]}"), TextColumn("{task.fields[speed]} run-steps/s"),
-            TextColumn("compile {task.fields[compile]}"), TimeElapsedColumn(), TextColumn("ETA"),
-            TimeRemainingColumn(), console=Console(file=self.stream), transient=False,
+            TextColumn("compile {task.fields[compile]}"), TextColumn("ETA"), TimeRemainingColumn(),
+            console=Console(file=self.stream), transient=False,
         )
         self.task = None
 
     def _fields(self) -> dict:
-        elapsed = time.perf_counter() - self.t0
-        return dict(runs=f"{self.done_runs}/{self.runs}", speed=f"{self.steps / max(elapsed, 1e-9):.3g}",
-                    compile=f"{self.compile_s:.1f}s")
+        return dict(runs=f"{self.done_runs}/{self.runs}", speed=self._speed(), compile=f"{self.compile_s:.1f}s")
 
     def start(self, chunks: int, runs: int, done_chunks: int, done_runs: int) -> None:
         super().start(chunks, runs, done_chunks, done_runs)
@@ -84,8 +85,7 @@ class RichProgress(LogProgress):
     def chunk_done(self, st: dict) -> None:
         self.done += 1
         self.done_runs += st["runs"]
-        self.steps += st["run_steps"]
-        self.compile_s += st["compile_s"]
+        self._add(st)
         self.bar.update(self.task, advance=1, **self._fields())
 
     def note(self, message: str) -> None:
