@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from theorylab.config import ConfigError
-from theorylab.papers import vit_benign
+from theorylab.papers import mamba_icl, vit_benign
 from theorylab.papers.base import Claim, Experiment, Preset, evaluate_claims
 
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (*vit_benign.EXPERIMENTS,)}
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (*vit_benign.EXPERIMENTS, *mamba_icl.EXPERIMENTS)}
 
 
 def get(name: str) -> Experiment:

@@ -1,0 +1,73 @@
+"""In-context regression prompts (the task family of Garg et al. 2022 and its descendants).
+
+A prompt has N examples and one query, all sharing one task vector w:
+
+    w ~ task distribution on R^d,   x_1..x_N, x_q ~ input distribution on R^d,
+    y_i = link(w^T x_i) + noise_std * eps_i,   y_q = link(w^T x_q)   (the query is clean)
+
+and is fed to a sequence model as tokens e_i = (x_i, y_i) in R^(d+1) followed by the query
+token e_q = (x_q, 0).
+
+Task families plug in through the three registries below (inputs, tasks, links): a new one is a
+function added there, and every model, baseline and paper module that reads an ``ICLBatch``
+works unchanged. The Mamba ICL paper (arXiv:2509.23779) uses inputs="gaussian",
+tasks="gaussian", link="identity", noise_std=0 (spec mamba_icl.md, "Data").
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class ICLBatch(NamedTuple):
+    x: jax.Array  # [n, N+1, d]; row N is the query x_q
+    y: jax.Array  # [n, N+1]; y[:, N] is the clean query target y_q
+    w: jax.Array  # [n, d] task vectors
+
+
+# Every distribution is a map from i.i.d. standard normals of the given shape (a
+# reparameterisation), so a whole batch costs one random draw (one threefry site to compile).
+def _sphere(z):  # uniform on the sphere of radius sqrt(d): same second moment as N(0, I)
+    return z * jnp.sqrt(z.shape[-1]) / jnp.linalg.norm(z, axis=-1, keepdims=True)
+
+
+INPUTS: dict[str, Callable] = {"gaussian": lambda z: z, "rademacher": jnp.sign}
+TASKS: dict[str, Callable] = {"gaussian": lambda z: z, "sphere": _sphere}
+LINKS: dict[str, Callable] = {"identity": lambda z: z, "relu": jax.nn.relu, "tanh": jnp.tanh}
+
+
+def sample(key: jax.Array, n: int, *, n_ctx: int, d: int, inputs: str = "gaussian",
+           tasks: str = "gaussian", link: str = "identity", noise_std=0.0) -> ICLBatch:
+    """Draw n prompts of n_ctx examples and one query each. Pure in ``key``; prompt i of a
+    batch of n equals prompt i of any larger batch drawn with the same key only if n agrees
+    (draw once and slice to split a batch into train / test parts)."""
+    for name, value, table in (("inputs", inputs, INPUTS), ("tasks", tasks, TASKS), ("link", link, LINKS)):
+        if value not in table:
+            raise ValueError(f"{name} must be one of {', '.join(table)}, got {value!r}")
+    n_pos = n_ctx + 1
+    z = jax.random.normal(key, (n, d + n_pos * d + n_pos))
+    w = TASKS[tasks](z[:, :d])
+    x = INPUTS[inputs](z[:, d:d + n_pos * d].reshape(n, n_pos, d))
+    y = LINKS[link](jnp.einsum("nld,nd->nl", x, w))
+    eps = z[:, d + n_pos * d:] * noise_std
+    y = y + eps.at[:, n_ctx].set(0.0)  # no label noise on the query target
+    return ICLBatch(x=x, y=y, w=w)
+
+
+def take(batch: ICLBatch, start: int, stop: int) -> ICLBatch:
+    """Prompts start..stop-1 of a batch."""
+    return ICLBatch(*(a[start:stop] for a in batch))
+
+
+def tokens(batch: ICLBatch) -> jax.Array:
+    """[n, N+1, d+1]: e_i = (x_i, y_i) for the examples, e_q = (x_q, 0) for the query."""
+    y_in = batch.y.at[:, -1].set(0.0)
+    return jnp.concatenate([batch.x, y_in[..., None]], axis=-1)
+
+
+def query_target(batch: ICLBatch) -> jax.Array:
+    """[n]: y_q."""
+    return batch.y[:, -1]

@@ -1,0 +1,77 @@
+"""One-layer attention models for in-context regression (the baselines of arXiv:2509.23779).
+
+Tokens e_j = (x_j, y_j) in R^D (D = d+1), query token e_q = (x_q, 0). Both models read out
+the y coordinate at the query position through a value vector v in R^D (the last row of
+W^PV) and score keys with one matrix W in R^(D x D) (W^KQ); the query is not its own key.
+
+    linear  (Zhang, Frei & Bartlett 2024):  y_hat = v^T ( (1/k) sum_{j<k} e_j e_j^T ) W e_q
+    softmax:                                y_hat = sum_{j<k} softmax_j(e_j^T W e_q) v^T e_j
+
+with k the number of examples before the query. The prefix forms evaluate position k = 0..N
+with the token e_k (y zeroed) as the query and the k tokens before it as the context (k = 0
+predicts 0), giving Garg-style error-against-context-length curves in one pass.
+
+The linear model is bilinear in (v, W) with the prompt entering only through
+S = (1/N) sum_j e_j e_j^T and e_q, so a fixed training set is stored as (S, e_q) features.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class AttnParams(NamedTuple):
+    v: jax.Array  # [D]
+    w: jax.Array  # [D, D]
+
+
+def init(key: jax.Array, dim: int, std) -> AttnParams:
+    kv, kw = jax.random.split(key)
+    return AttnParams(v=std * jax.random.normal(kv, (dim,)), w=std * jax.random.normal(kw, (dim, dim)))
+
+
+def linear_features(tok: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """tok [..., N+1, D] -> (S [..., D, D], e_q [..., D]) of the last position."""
+    ctx = tok[..., :-1, :]
+    s = jnp.einsum("...ld,...le->...de", ctx, ctx) / ctx.shape[-2]
+    return s, tok[..., -1, :]
+
+
+def linear_from_features(p: AttnParams, s: jax.Array, e_q: jax.Array) -> jax.Array:
+    """[...]: v^T S W e_q."""
+    return jnp.einsum("d,...de,...e->...", p.v, s, e_q @ p.w.T)
+
+
+def _queries(tok: jax.Array) -> jax.Array:
+    """Every position as a query: the y coordinate zeroed."""
+    return tok.at[..., -1].set(0.0)
+
+
+def linear_prefix(p: AttnParams, tok: jax.Array) -> jax.Array:
+    """tok [n, N+1, D] -> [n, N+1]: prediction at every position from the tokens before it."""
+    n_pos = tok.shape[1]
+    mask = jnp.tril(jnp.ones((n_pos, n_pos)), k=-1)  # [K, L]: j < k
+    count = jnp.maximum(jnp.arange(n_pos), 1.0)[:, None]
+    vals = tok @ p.v  # [n, L]
+    scores = jnp.einsum("nld,nkd->nkl", tok, _queries(tok) @ p.w.T)  # e_j^T W e_k
+    return jnp.einsum("nkl,nl->nk", scores * mask / count, vals)
+
+
+def softmax_prefix(p: AttnParams, tok: jax.Array) -> jax.Array:
+    """tok [n, N+1, D] -> [n, N+1]: causal softmax attention, position k attends to j < k."""
+    n_pos = tok.shape[1]
+    mask = jnp.tril(jnp.ones((n_pos, n_pos), bool), k=-1)
+    scores = jnp.einsum("nld,nkd->nkl", tok, _queries(tok) @ p.w.T)
+    att = jax.nn.softmax(jnp.where(mask, scores, -jnp.inf), axis=-1, where=mask)
+    att = jnp.where(mask, att, 0.0)  # row k = 0 has no key: predicts 0
+    return jnp.einsum("nkl,nl->nk", att, tok @ p.v)
+
+
+def softmax_last(p: AttnParams, tok: jax.Array) -> jax.Array:
+    """tok [..., N+1, D] -> [...]: the softmax model's prediction for the query."""
+    ctx, e_q = tok[..., :-1, :], tok[..., -1, :]
+    att = jax.nn.softmax(jnp.einsum("...ld,...d->...l", ctx, e_q @ p.w.T), axis=-1)
+    return jnp.einsum("...l,...l->...", att, ctx @ p.v)

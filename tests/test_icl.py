@@ -1,0 +1,100 @@
+"""In-context regression prompts, the closed-form baselines and the attention baselines."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from theorylab.data import icl
+from theorylab.models import baselines, linear_attention as attn
+from theorylab.theory import mamba_icl as theory
+
+D, N = 3, 6
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return icl.sample(jax.random.PRNGKey(0), 5, n_ctx=N, d=D)
+
+
+def test_prompts_and_tokens(batch):
+    assert batch.x.shape == (5, N + 1, D) and batch.y.shape == (5, N + 1) and batch.w.shape == (5, D)
+    np.testing.assert_allclose(batch.y, np.einsum("nld,nd->nl", batch.x, batch.w), rtol=1e-5, atol=1e-6)
+    tok = icl.tokens(batch)
+    assert tok.shape == (5, N + 1, D + 1)
+    np.testing.assert_array_equal(tok[:, -1, -1], 0.0)  # query token (x_q, 0)
+    np.testing.assert_array_equal(tok[:, :-1, -1], batch.y[:, :-1])
+    np.testing.assert_array_equal(icl.query_target(batch), batch.y[:, -1])
+    noisy = icl.sample(jax.random.PRNGKey(0), 5, n_ctx=N, d=D, noise_std=0.5)
+    assert np.abs(noisy.y[:, :-1] - batch.y[:, :-1]).max() > 0.01  # label noise on the examples
+    np.testing.assert_allclose(noisy.y[:, -1], batch.y[:, -1], rtol=1e-6)  # clean query
+    with pytest.raises(ValueError, match="link"):
+        icl.sample(jax.random.PRNGKey(0), 2, n_ctx=N, d=D, link="cubic")
+    sphere = icl.sample(jax.random.PRNGKey(1), 4, n_ctx=N, d=D, tasks="sphere", inputs="rademacher")
+    np.testing.assert_allclose(np.linalg.norm(sphere.w, axis=1), np.sqrt(D), rtol=1e-5)
+    assert set(np.unique(np.asarray(sphere.x))) <= {-1.0, 1.0}
+
+
+def test_least_squares_and_ridge_against_numpy(batch):
+    ls = np.asarray(baselines.least_squares_prefix(batch))
+    lam = 0.3
+    rd = np.asarray(baselines.ridge_prefix(batch, lam))
+    x, y = np.asarray(batch.x, float), np.asarray(batch.y, float)
+    for i in range(len(x)):
+        for k in range(N + 1):
+            xs, ys = x[i, :k], y[i, :k]
+            w_ls = np.linalg.pinv(xs) @ ys if k else np.zeros(D)
+            w_rd = np.linalg.solve(xs.T @ xs + lam * np.eye(D), xs.T @ ys)
+            assert ls[i, k] == pytest.approx(x[i, k] @ w_ls, abs=2e-4)
+            assert rd[i, k] == pytest.approx(x[i, k] @ w_rd, abs=2e-4)
+    # noiseless data: least squares is exact once k >= d
+    np.testing.assert_allclose(ls[:, D:], y[:, D:], atol=2e-3)
+
+
+def test_weighted_prefix_against_a_loop(batch):
+    alpha, beta = 0.8, 1.3
+    wts = baselines.online_gd_weights(N + 1, alpha, beta)
+    pred = np.asarray(baselines.weighted_prefix(batch, wts))
+    x, y = np.asarray(batch.x, float), np.asarray(batch.y, float)
+    for i in range(len(x)):
+        h = np.zeros(D)  # the online-GD recursion h_k = alpha h_(k-1) + (1-alpha) beta y_k x_k
+        for k in range(N + 1):
+            assert pred[i, k] == pytest.approx(alpha * x[i, k] @ h, abs=1e-5)
+            h = alpha * h + (1 - alpha) * beta * y[i, k] * x[i, k]
+    la = np.asarray(baselines.weighted_prefix(batch, baselines.linear_attention_weights(N + 1, D)))
+    k = N
+    expected = np.einsum("nj,njd,nd->n", y[:, :k], x[:, :k], x[:, k]) / (k + D + 1)
+    np.testing.assert_allclose(la[:, k], expected, rtol=1e-5)
+
+
+def test_closed_form_predictors_reach_their_theoretical_losses():
+    """Monte Carlo: the online-GD limit predictor has loss L*, the linear-attention optimum has
+    d(d+1)/(2(N+d+1)) (within 4 standard errors)."""
+    d, n = 4, 20
+    b = icl.sample(jax.random.PRNGKey(3), 40000, n_ctx=n, d=d)
+    for wts, target in ((baselines.online_gd_weights(n + 1, theory.alpha(n), theory.beta(d, n)), theory.limit_loss(d, n)),
+                        (baselines.linear_attention_weights(n + 1, d), theory.linear_attention_loss(d, n))):
+        per = 0.5 * (np.asarray(baselines.weighted_prefix(b, wts))[:, -1] - np.asarray(b.y[:, -1])) ** 2
+        se = per.std() / np.sqrt(len(per))
+        assert abs(per.mean() - target) < 4 * se
+
+
+def test_attention_prefix_forms_agree_with_last_position_forms(batch):
+    p = attn.init(jax.random.PRNGKey(4), D + 1, 0.7)
+    tok = icl.tokens(batch)
+    tok_full = jnp.concatenate([batch.x, batch.y[..., None]], axis=-1)
+    s, e_q = attn.linear_features(tok)
+    np.testing.assert_allclose(attn.linear_prefix(p, tok_full)[:, -1], attn.linear_from_features(p, s, e_q), rtol=1e-5)
+    np.testing.assert_allclose(attn.softmax_prefix(p, tok_full)[:, -1], attn.softmax_last(p, tok), rtol=1e-5)
+    # a plain loop for the causal linear attention at position k
+    v, w = np.asarray(p.v, float), np.asarray(p.w, float)
+    t = np.asarray(tok_full, float)
+    pred = np.asarray(attn.linear_prefix(p, tok_full))
+    for k in range(1, N + 1):
+        q = t[0, k].copy()
+        q[-1] = 0.0
+        ref = sum((v @ t[0, j]) * (t[0, j] @ w @ q) for j in range(k)) / k
+        assert pred[0, k] == pytest.approx(ref, rel=1e-4, abs=1e-5)
+    assert pred[0, 0] == 0.0 and float(attn.softmax_prefix(p, tok_full)[0, 0]) == 0.0

@@ -1,0 +1,93 @@
+"""papers/mamba_icl.py: the fast training path is the S6 layer, the observables read the theory's
+quantities, the experiments run end to end."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from theorylab import cli
+from theorylab.config import ConfigError, validate
+from theorylab.data import icl
+from theorylab.models import s6
+from theorylab.papers import mamba_icl as paper
+from theorylab.theory import mamba_icl as theory
+
+CFG = paper.Config(d=3, N=8, d_h=6, n_train=64, n_test=4000, n_probe=400, steps=10, log_every=5, baselines=True)
+
+
+@pytest.fixture(scope="module")
+def run():
+    params, data = jax.jit(lambda k: paper.setup(k, CFG))(jax.random.PRNGKey(0))
+    return params, data
+
+
+def _limit_params(params):
+    """W_C = [I 0], W_B = beta [I 0] (padded to d_h rows): C^T B = beta I, C^T b = 0."""
+    d, d_h = CFG.d, CFG.d_h
+    e = jnp.eye(d_h, d + 1).at[d, d].set(0.0)
+    s6p = dict(params["s6"], w_c=e, w_b=paper.beta_of(CFG) * e, b_b=jnp.zeros(d_h), b_c=jnp.zeros(d_h))
+    return dict(params, s6=s6p)
+
+
+def test_fast_training_path_equals_the_sequential_s6_layer(run):
+    """The stored (q, m) features give exactly the S6 scan's y-channel output at the query."""
+    params, data = run
+    layer = paper._layer(params, data)
+    b = icl.ICLBatch(data["probe_x"][:20], data["probe_y"][:20], data["probe_w"][:20])
+    tok = icl.tokens(b)
+    out_scan = jax.vmap(lambda u: s6.scan(layer, u)[0][-1, CFG.d])(tok)
+    q, m = paper._features(layer, tok, CFG.d)
+    np.testing.assert_allclose(s6.bilinear_output(layer, q, m), out_scan, rtol=2e-4, atol=2e-4)
+    # the training loss at step 0 is the loss of the layer on the training prompts, and it is
+    # above the exact optimum of the training set
+    assert float(paper._s6_loss(params, data, CFG, None)) > float(data["train_opt"]) > 0
+
+
+def test_observables_at_the_theoretical_limit(run):
+    params, data = run
+    obs = jax.jit(lambda p, d: paper.observe(p, d, CFG))(_limit_params(params), data)
+    assert float(obs["ctb_err"]) < 1e-6 and float(obs["ctb_b"]) < 1e-6
+    assert float(obs["ctb_scale"]) == pytest.approx(paper.beta_of(CFG), rel=1e-5)
+    np.testing.assert_allclose(obs["weights"], theory.position_weights(CFG.d, CFG.N), rtol=1e-4)
+    # the S6 prefix predictions are the online-GD predictor's, on the same probe prompts
+    np.testing.assert_allclose(obs["curve_s6"], obs["curve_ogd"], rtol=1e-4, atol=1e-6)
+    l_star = float(theory.limit_loss(CFG.d, CFG.N))
+    assert abs(float(obs["test_loss"]) - l_star) < 4 * float(obs["test_se"])
+    ideal = theory.ideal_cosine(CFG.d, CFG.N, n_prompts=20000)
+    np.testing.assert_allclose(obs["cos"], ideal, atol=0.04)  # 400 probe prompts
+    # the baselines' constant curves: least squares is exact once k >= d (noiseless data)
+    assert np.all(np.asarray(obs["curve_ls"])[CFG.d + 1:] < 1e-3)
+
+
+def test_bad_configs_are_one_line_errors():
+    for bad in (dict(fresh_prompts=True, baselines=True), dict(init="orthogonal", d_h=3),
+                dict(train_delta=True, baselines=True), dict(steps=100, log_every=30)):
+        with pytest.raises(ConfigError):
+            validate(paper.Config(**bad))
+    assert cli.main(["run", "mamba-icl/train", "--preset", "smoke", "--set", "lr=-1", "--out", "/nonexistent"]) == 2
+
+
+def test_train_smoke_end_to_end(tmp_path):
+    out = tmp_path / "train"
+    assert cli.main(["run", "mamba-icl/train", "--preset", "smoke", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    ids = {c["id"] for c in summary["claims"]}
+    assert ids == {"ctb-beta", "ctb-b", "test-loss", "exp-rate", "weights"}
+    assert all(c["holds"] is None for c in summary["claims"])  # smoke: untested
+    assert (out / "figures" / "train.png").stat().st_size > 10_000
+    assert cli.main(["check", str(out)]) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment", ["mamba-icl/train", "mamba-icl/context-length", "mamba-icl/ablations"])
+def test_cpu_presets_hold(tmp_path, experiment):
+    """Every claim holds at the cpu preset (minutes)."""
+    out = tmp_path / "run"
+    assert cli.main(["run", experiment, "--preset", "cpu", "--out", str(out)]) == 0
+    claims = json.loads((out / "summary.json").read_text())["claims"]
+    assert all(c["holds"] is True for c in claims), claims
