@@ -294,10 +294,10 @@ DYN_CPU = Preset(base=dict(DYN_PAPER_BASE, lr=1.0, n_test=1000), cells=_gd_ln_ce
                  note="the paper's sizes, eta = 1.0 (Fig. 3's) instead of 0.5, 1000 test samples, 2 seeds, "
                       "sigma0 in {0.001, 0.01}")
 DYN_SMOKE = Preset(
-    base=dict(d=64, n=16, n_test=32, m=4, q=2, mu_norm=2.0, sigma_p=0.5, lr=1.0, steps=40, log_every=10,
+    base=dict(d=32, n=8, n_test=16, m=2, q=2, mu_norm=2.0, sigma_p=0.5, lr=1.0, steps=20, log_every=10,
               sigma0=0.001),
     cells=_gd_ln_cells([0.001, 0.01]), seeds=2, note="seconds; checks the plumbing, not the science",
-    untested={"*": "40 steps at d = 64: the two regimes have not separated yet"})
+    untested={"*": "20 steps at d = 32: the two regimes have not separated yet"})
 
 
 def _variant(base_over: dict, cells: tuple, note: str) -> Preset:
@@ -443,17 +443,17 @@ def phase_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
 PAPER_SNRS = (0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10)
 PAPER_NS = (100, 200, 300, 400, 500, 600, 700)
 PHASE_PAPER = Preset(
-    base=dict(d=2000, n_test=2000, m=20, q=2, sigma_p=0.5, lr=1.0, steps=1000, log_every=1000, sigma0=0.001),
+    base=dict(d=2000, n=100, n_test=2000, m=20, q=2, sigma_p=0.5, lr=1.0, steps=1000, log_every=1000, sigma0=0.001),
     cells=_phase_cells_of(PAPER_SNRS, PAPER_NS, 2000, 0.5), seeds=1,
     note="the paper's Fig. 3 grid: 8 SNRs x 7 sample sizes x {GD, LN-GD}")
 # cpu preset: d / 4 and n / 4 with SNR x 2, which keeps n * SNR^2, sigma_p^2 d / n (noise
 # memorisation per sample) and |mu| (signal learning per step) of the paper's grid.
 PHASE_CPU = Preset(
-    base=dict(d=500, n_test=500, m=20, q=2, sigma_p=0.5, lr=1.0, steps=1000, log_every=1000, sigma0=0.001),
+    base=dict(d=500, n=25, n_test=500, m=20, q=2, sigma_p=0.5, lr=1.0, steps=1000, log_every=1000, sigma0=0.001),
     cells=_phase_cells_of(tuple(2 * s for s in PAPER_SNRS), tuple(n // 4 for n in PAPER_NS), 500, 0.5), seeds=1,
     note="d and n divided by 4, SNR doubled: n SNR^2, sigma_p^2 d / n and |mu| as in the paper's grid")
 PHASE_SMOKE = Preset(
-    base=dict(d=64, n_test=32, m=4, q=2, sigma_p=0.5, lr=1.0, steps=20, log_every=20, sigma0=0.001),
+    base=dict(d=64, n=8, n_test=32, m=4, q=2, sigma_p=0.5, lr=1.0, steps=20, log_every=20, sigma0=0.001),
     cells=_phase_cells_of((0.1, 0.3), (8, 16), 64, 0.5), seeds=1,
     note="seconds; checks the plumbing, not the science",
     untested={"*": "20 steps on a 2 x 2 grid"})
