@@ -63,6 +63,8 @@ def _load(run_dir: Path):
 
 def _finish(run_dir: Path, exp, resolved: Resolved, meta: dict, timing: dict) -> dict:
     """Claims, figures, summary.json and report.html from the stored shards."""
+    import pandas as pd
+
     from theorylab.plots import report
     from theorylab.plots.style import plt
     from theorylab.store.shards import read_runs
@@ -73,7 +75,9 @@ def _finish(run_dir: Path, exp, resolved: Resolved, meta: dict, timing: dict) ->
     fig_dir.mkdir(exist_ok=True)
     fig_paths = {}
     figs = dict(exp.figures(df, resolved))
-    swept = list(meta.get("sweep") or [])
+    # the generic figure over the first two --sweep fields that are numeric and take > 1 value
+    swept = [k for k in (meta.get("sweep") or []) if k in df.columns and df[k].nunique() > 1
+             and pd.api.types.is_numeric_dtype(df[k]) and df[k].dtype != bool]
     if swept:
         figs["sweep"] = _sweep_figure(exp, df, resolved, run_dir, swept[0], swept[1] if len(swept) > 1 else None, None)
     for name, fig in figs.items():
