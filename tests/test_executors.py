@@ -21,7 +21,7 @@ def local_store(tmp_path_factory):
 def test_ray_local_cluster_store_equals_local(local_store, tmp_path):
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)  # a real local cluster
     try:
         assert cli.main([*SMALL, "--executor", "ray", "--out", str(tmp_path / "ray")]) == 0
     finally:

@@ -58,7 +58,8 @@ class RayExecutor:
             if self.address:
                 ray.init(address=self.address, log_to_driver=False)
             else:
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
+                # "local": a new instance, even if a `ray start` cluster runs on this machine
+                ray.init(address="local", num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
         try:
             task = ray.remote(num_cpus=1, max_retries=self.max_retries)(run_chunks)
             pending = [task.remote(job, [ch.index], [ch.digest]) for ch in todo]
