@@ -68,10 +68,11 @@ def test_a_shard_without_manifest_entry_is_not_trusted(small, tmp_path):
     d = _copy(small, tmp_path)
     e = sorted(manifest.load(d).values(), key=lambda e: e["index"])[2]
     manifest.forget(d, e["digest"])
-    (d / "runs" / "leftover.parquet.tmp").write_bytes(b"half a file")
+    (d / "runs" / "leftover.parquet.123-abc.tmp").write_bytes(b"half a file")
+    (d / "manifest" / "0123456789abcdef.json.123-abc.tmp").write_text('{"half": ')
     assert cli.main([*SMALL, "--out", str(d)]) == 0
     assert json.loads((d / "summary.json").read_text())["timing"]["chunks_skipped"] == SMALL_CHUNKS - 1
-    assert not list((d / "runs").glob("*.tmp"))
+    assert not list((d / "runs").glob("*.tmp")) and not list((d / "manifest").glob("*.tmp"))
     assert_same_store(d, small, SMALL_RUNS)
 
 

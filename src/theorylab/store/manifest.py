@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import socket
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def sha256_of(path: Path) -> str:
 
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write to ``<path>.tmp``, fsync, rename: readers see the old file or the new one, whole."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     with open(tmp, "w") as f:
         json.dump(obj, f, indent=1, sort_keys=True)
         f.flush()

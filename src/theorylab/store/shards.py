@@ -11,6 +11,7 @@ intact shards are ever read; a chunk counts as finished only then.
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,9 @@ def chunk_table(chunk, result) -> pa.Table:
 
 
 def write_atomic(path: Path, table: pa.Table) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    """Write to a temporary file of this writer's own (two tasks retrying the same chunk never
+    share one), fsync it, rename it over ``path``: readers see no shard or a whole one."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     pq.write_table(table, tmp)
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())

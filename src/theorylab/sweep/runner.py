@@ -105,6 +105,8 @@ def _tidy(run_dir: Path, chunks: tuple[Chunk, ...], progress) -> list[Chunk]:
     for p in (run_dir / shards.RUNS_DIR).iterdir():
         if p.name not in keep:  # leftovers of a kill: *.tmp, or a shard whose entry never landed
             p.unlink()
+    for p in (run_dir / manifest.MANIFEST_DIR).glob("*.tmp"):
+        p.unlink()
     todo = []
     for ch in chunks:
         done, problem = shards.chunk_state(run_dir, ch, entries)
