@@ -1,0 +1,164 @@
+"""Label-noise GD and the gamma / rho decomposition: exact reconstruction, noise statistics."""
+
+import dataclasses
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from theorylab.cli import main
+from theorylab.config import ConfigError, validate
+from theorylab.optim.label_noise import LabelNoise, draw_eps, noisy_labels, with_label_noise
+from theorylab.papers import label_noise_gd as A
+from theorylab.papers import label_noise_stages as B
+from theorylab.theory import label_noise as theory
+
+
+def _train_float64(paper, cfg, steps=30):
+    """Run the paper's own setup + loss for a few GD steps in float64; return (w, data)."""
+    with jax.enable_x64(True):
+        w0, data = paper.setup(jax.random.PRNGKey(3), cfg)
+        data = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64) if a.dtype == jnp.float32 else a, data)
+        w = w0.astype(jnp.float64)
+        data["w0"] = w
+        data["basis"] = theory.basis(signal_vec(cfg), data["x"][jnp.arange(cfg.n), 1 - _slot(data, cfg)])
+        opt = optax.sgd(cfg.lr)
+        state = opt.init(w)
+        grad = jax.jit(jax.grad(paper.PROBLEM.loss), static_argnums=2)
+        for t in range(steps):
+            u, state = opt.update(grad(w, data, cfg, jax.random.PRNGKey(100 + t)), state)
+            w = optax.apply_updates(w, u)
+        return w, data
+
+
+def signal_vec(cfg):
+    return jnp.zeros(cfg.d, jnp.float64).at[0].set(cfg.mu_norm)
+
+
+def _slot(data, cfg):
+    """Which of the two patches carries the signal: the one with a nonzero first coordinate."""
+    return (jnp.abs(data["x"][:, 1, 0]) > 0.5 * cfg.mu_norm).astype(jnp.int32)
+
+
+A_SMALL = A.Config(d=64, n=16, n_test=8, m=3, q=2, sigma0=0.01, lr=1.0, steps=30, log_every=10, label_noise_p=0.2)
+B_SMALL = B.Config(d=64, n=16, n_test=8, m=3, q=1, sigma0=0.01, lr=1.0, steps=30, log_every=10, sigma_xi=0.5,
+                   tau_pos=0.2, tau_neg=0.2)
+
+
+def test_decomposition_reconstructs_the_trained_filters_exactly_paper_a():
+    w, data = _train_float64(A, A_SMALL)
+    with jax.enable_x64(True):
+        gamma, rho = theory.decompose(w, data["w0"], data["basis"])
+        xi = data["x"][jnp.arange(A_SMALL.n), 1 - _slot(data, A_SMALL)]
+        dw = np.asarray(w - data["w0"])
+        rec = np.asarray(theory.reconstruct(gamma, rho, signal_vec(A_SMALL), xi))
+        assert np.abs(dw).max() > 1e-2  # the filters moved
+        np.testing.assert_allclose(rec, dw, atol=1e-10 * np.abs(dw).max())
+        # noise orthogonal to mu: gamma_{j,r} = j <w_{j,r} - w_{j,r}(0), mu>
+        direct = np.array([1.0, -1.0])[:, None] * (dw @ np.asarray(signal_vec(A_SMALL)))
+        np.testing.assert_allclose(np.asarray(gamma), direct, rtol=1e-9, atol=1e-12)
+        assert np.abs(np.asarray(rho)).max() > 1e-2 and np.abs(direct).max() > 1e-3
+
+
+def test_decomposition_reconstructs_exactly_with_noise_not_orthogonal_to_mu_paper_b():
+    w, data = _train_float64(B, B_SMALL)
+    with jax.enable_x64(True):
+        xi = data["x"][:, 1]  # paper B: the signal sits in patch 1
+        bs = theory.basis(signal_vec(B_SMALL), xi)
+        gamma, rho = theory.decompose(w, data["w0"], bs)
+        dw = np.asarray(w - data["w0"])
+        rec = np.asarray(theory.reconstruct(gamma, rho, signal_vec(B_SMALL), xi))
+        np.testing.assert_allclose(rec, dw, atol=1e-10 * np.abs(dw).max())
+        # a vector outside the span is not reconstructed: the check can fail
+        off = jnp.zeros_like(w).at[0, 0, -1].set(1.0)
+        g2, r2 = theory.decompose(w + off, data["w0"], bs)
+        assert np.abs(np.asarray(theory.reconstruct(g2, r2, signal_vec(B_SMALL), xi)) - (dw + off)).max() > 0.1
+
+
+def test_observe_decomposition_in_float32_matches_float64():
+    w, data = _train_float64(A, A_SMALL)
+    with jax.enable_x64(True):
+        g64, r64 = theory.decompose(w, data["w0"], data["basis"])
+    f32 = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32) if a.dtype == jnp.float64 else a, data)
+    bs32 = theory.basis(jnp.zeros(64).at[0].set(2.0), f32["x"][jnp.arange(16), 1 - _slot(f32, A_SMALL)])
+    g32, r32 = theory.decompose(w.astype(jnp.float32), f32["w0"], bs32)
+    np.testing.assert_allclose(np.asarray(g32), np.asarray(g64), atol=1e-4 * float(np.abs(g64).max()))
+    np.testing.assert_allclose(np.asarray(r32), np.asarray(r64), atol=1e-4 * float(np.abs(r64).max()))
+
+
+def test_flip_noise_has_rate_p_and_p_zero_is_plain_gd():
+    eps = np.asarray(draw_eps(jax.random.PRNGKey(0), (200_000,), LabelNoise("flip", p=0.1)))
+    assert set(np.unique(eps)) == {-1.0, 1.0}
+    assert abs((eps < 0).mean() - 0.1) < 4 * np.sqrt(0.1 * 0.9 / 200_000)
+    assert np.all(np.asarray(draw_eps(jax.random.PRNGKey(1), (1000,), LabelNoise("flip", p=0.0))) == 1.0)
+
+
+@pytest.mark.parametrize("noise, mean, var", [
+    (LabelNoise("gaussian", mean=0.6, std=1.0), 0.6, 1.0),
+    (LabelNoise("uniform", lo=-2.0, hi=3.0), 0.5, 25 / 12),
+])
+def test_multiplicative_noises_have_their_moments(noise, mean, var):
+    eps = np.asarray(draw_eps(jax.random.PRNGKey(2), (200_000,), noise))
+    assert abs(eps.mean() - mean) < 4 * np.sqrt(var / 200_000)
+    assert abs(eps.var() / var - 1) < 0.02
+    if noise.kind == "uniform":
+        assert eps.min() >= -2.0 and eps.max() <= 3.0
+
+
+def test_wrapper_draws_fresh_labels_per_key_and_reduces_to_the_clean_loss_at_p_zero():
+    y = jnp.where(jnp.arange(50) % 2 == 0, 1.0, -1.0)
+    seen = lambda params, data, cfg, labels: labels  # noqa: E731  "loss" returning the labels it got
+    loss = with_label_noise(lambda p, d, c, labels: jnp.sum(seen(p, d, c, labels) * d["w"]),
+                            lambda cfg: LabelNoise("flip", p=cfg))
+    data = dict(y=y, w=jnp.arange(50.0))
+    clean = float(jnp.sum(y * data["w"]))
+    assert float(loss(None, data, 0.0, jax.random.PRNGKey(0))) == clean
+    a, b = (float(loss(None, data, 0.3, jax.random.PRNGKey(k))) for k in (1, 2))
+    assert a != clean and b != clean and a != b
+    flipped = noisy_labels(jax.random.PRNGKey(1), y, LabelNoise("flip", p=0.3))
+    assert a == float(jnp.sum(flipped * data["w"]))
+
+
+def test_band_fit_recovers_an_exact_law_and_counts_misses():
+    ns, snrs = np.repeat([25, 50, 100, 175], 5), np.tile([0.06, 0.1, 0.14, 0.18, 0.2], 4)
+    x = ns * snrs**2
+    c, miss = A.fit_band_c(x, x >= 2.5)
+    assert miss == 0 and np.all((x >= c) == (x >= 2.5))
+    ok = x >= 2.5
+    ok[0] = True  # one cell off the law
+    assert A.fit_band_c(x, ok)[1] == 1
+
+
+def test_stage_one_end_is_the_best_true_label_agreement_after_step_zero():
+    assert B.stage_one_end(np.array([0.9, 0.8, 0.95, 0.95, 0.85])) == 3
+    assert B.stage_one_end(np.array([1.0, 0.5, 0.7, 0.6])) == 2  # step 0 does not count
+
+
+@pytest.mark.parametrize("cls, over", [
+    (A.Config, dict(n=64, d=64)),
+    (A.Config, dict(eps_lo=2.0, eps_hi=1.0)),
+    (A.Config, dict(steps=100, log_every=30)),
+    (B.Config, dict(n=300, d=200)),
+])
+def test_bad_configs_are_one_line_errors(cls, over):
+    with pytest.raises(ConfigError):
+        validate(dataclasses.replace(cls(), **over))
+
+
+def test_cli_rejects_a_bad_activation_power(tmp_path, capsys):
+    assert main(["run", "label-noise-gd/dynamics", "--preset", "smoke", "--set", "q=5",
+                 "--out", str(tmp_path / "x")]) != 0
+    assert "q" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("exp", ["label-noise-gd/dynamics", "label-noise-gd/phase", "label-noise-stages/dynamics"])
+def test_smoke_presets_run_through_the_cli(exp, tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", exp, "--preset", "smoke", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["claims"] and all(c["holds"] is None for c in summary["claims"])  # smoke: untested
+    assert any((out / "figures").glob("*.png"))
+    assert main(["check", str(out)]) == 0
