@@ -252,7 +252,7 @@ def dynamics_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
     ax.axis("on")
     kinds = {}
     for lab, c in cfgs.items():
-        key = GD_LABEL if _is_gd(c) else f"{c.label_noise} p={c.label_noise_p:g}" if c.label_noise == "flip" else c.label_noise
+        key = GD_LABEL if _is_gd(c) else f"{LN_LABEL} p={c.label_noise_p:g}" if c.label_noise == "flip" else c.label_noise
         steps, vals = _mean_traj(df, lab, "test_acc")
         kinds.setdefault(key, []).append((c.sigma0, _at(steps, vals, T).mean(), _at(steps, vals, T).std()))
     for key, pts in kinds.items():
