@@ -160,6 +160,16 @@ def bench_compute(reps: int = 3) -> dict:
     return _run_bench("vit compute-bound (d=1024, M=16, N=20, 200 steps, 8 runs)", res, reps, flops)
 
 
+def compile_only_phase_cpu(reps: int = 0) -> dict:
+    """Compile (or load from the disk cache) every program of the phase cpu preset, nothing else."""
+    del reps
+    res = common.resolved_of(vit_benign.PHASE, "cpu")
+    t0 = time.perf_counter()
+    sweep = common.compile_sweep(vit_benign.PHASE, res)
+    return dict(name="compile only: vit-benign/phase cpu", compile_s=time.perf_counter() - t0,
+                programs=len({id(f) for f in sweep.fns}))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("which", nargs="*", default=["phase", "compute"])
@@ -168,7 +178,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     results = []
     for w in args.which:
-        results.append(bench_phase_cpu(args.reps) if w == "phase" else bench_compute(args.reps))
+        fn = {"phase": bench_phase_cpu, "compute": bench_compute, "compile-phase": compile_only_phase_cpu}[w]
+        results.append(fn(args.reps))
         print(json.dumps(results[-1], indent=1, default=float), flush=True)
     if args.out:
         with open(args.out, "w") as f:

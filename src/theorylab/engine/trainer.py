@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
+import os
 import time
 from typing import Any, Callable, NamedTuple
 
@@ -178,18 +180,66 @@ def build_program(problem: Problem, static_cfg, dyn_names: tuple[str, ...], step
 
 _CACHE: dict[Any, Any] = {}
 
+DISK_CACHE_ENV = "THEORYLAB_COMPILE_CACHE"  # a directory, or "off"
+_disk_cache_dir: str | None = None
+
+
+def disk_cache_dir() -> str | None:
+    """Where compiled programs persist across processes (JAX's persistent compilation cache).
+
+    $THEORYLAB_COMPILE_CACHE, else $XDG_CACHE_HOME/theorylab/xla (~/.cache/theorylab/xla);
+    "off" (or "0", "") disables it. A program is stored under a hash of its HLO, the JAX
+    version and the backend: rerunning a preset, resuming, or sweeping only dynamic fields
+    (which do not enter the HLO) in a new process loads the program instead of recompiling it.
+    """
+    value = os.environ.get(DISK_CACHE_ENV)
+    if value is not None:
+        return None if value.strip().lower() in ("", "0", "off", "none") else value
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "theorylab", "xla", _host_tag())
+
+
+def _host_tag() -> str:
+    """A hash of this CPU's model and instruction-set flags: machine code compiled for one CPU
+    is never loaded on another (a home directory shared by the nodes of a cluster)."""
+    text = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = "".join(ln for ln in f if ln.startswith(("model name", "flags")))
+    except OSError:
+        pass
+    import platform
+
+    text += platform.machine() + platform.processor()
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+def _use_disk_cache() -> None:
+    """Point JAX's persistent cache at disk_cache_dir(), once per process, unless the caller
+    already chose a cache directory for JAX."""
+    global _disk_cache_dir
+    path = disk_cache_dir()
+    if path is None or path == _disk_cache_dir or jax.config.jax_compilation_cache_dir:
+        return
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    _disk_cache_dir = path
+
 
 def compile_chunk(problem: Problem, static_cfg, dyn_names: tuple[str, ...], n_runs: int,
                   steps: int, log_every: int):
     """Ahead-of-time compile the chunk program for R = n_runs; returns (run_fn, compile_s).
 
     ``run_fn(keys [R, 2], dyn {name: [R]}) -> ChunkResult``. Compiled programs are cached on
-    the problem, every static field of the config and R, so equal-shaped chunks compile once.
+    the problem, every static field of the config and R, so equal-shaped chunks compile once;
+    across processes they persist on disk (``disk_cache_dir``), so compile_s is then the
+    time to load one.
     """
     static = tuple((n, getattr(static_cfg, n)) for n in static_names(type(static_cfg)))
     full_key = (id(problem), type(static_cfg), static, n_runs, steps, log_every, dyn_names)
     if full_key in _CACHE:
         return _CACHE[full_key], 0.0
+    _use_disk_cache()
     program, n_logs = build_program(problem, static_cfg, dyn_names, steps, log_every)
     keys_spec = jax.ShapeDtypeStruct((n_runs, 2), jnp.uint32)
     dyn_spec = {
