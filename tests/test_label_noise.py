@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pandas as pd
 import pytest
 
 from theorylab.cli import main
@@ -14,6 +15,7 @@ from theorylab.config import ConfigError, validate
 from theorylab.optim.label_noise import LabelNoise, draw_eps, noisy_labels, with_label_noise
 from theorylab.papers import label_noise_gd as A
 from theorylab.papers import label_noise_stages as B
+from theorylab.sweep.grid import resolve
 from theorylab.theory import label_noise as theory
 
 
@@ -162,3 +164,53 @@ def test_smoke_presets_run_through_the_cli(exp, tmp_path):
     assert summary["claims"] and all(c["holds"] is None for c in summary["claims"])  # smoke: untested
     assert any((out / "figures").glob("*.png"))
     assert main(["check", str(out)]) == 0
+
+
+def _fake_phase(gd_ok, ln_ok):
+    """A final-step table shaped like label-noise-gd/phase's, from rules (n, snr) -> generalises."""
+    p = A.PHASE_CPU
+    resolved = resolve("label-noise-gd/phase", "cpu", A.Config, p.base, p.cells, 1, {})
+    rows = []
+    for label, cfg in resolved.cells:
+        s = float(cfg.snr())
+        ok = (ln_ok if cfg.label_noise_p > 0 else gd_ok)(cfg.n, s)
+        rows.append(dict(run_id=label, cell=label, seed=0, step=1000, n=cfg.n, d=cfg.d, mu_norm=cfg.mu_norm,
+                         sigma_p=cfg.sigma_p, label_noise_p=cfg.label_noise_p, test_acc=1.0 if ok else 0.5,
+                         train_acc=1.0))
+    return pd.DataFrame(rows), resolved
+
+
+def test_phase_claims_hold_on_the_theory_picture_and_fail_otherwise():
+    gd = lambda n, s: n * s**2 >= 2.5  # noqa: E731
+    ln = lambda n, s: gd(n, s) or s >= 0.139  # noqa: E731
+    claims = {c.id: c for c in A.phase_claims(*_fake_phase(gd, ln))}
+    assert claims["ln-contains-gd"].holds and claims["gd-fails-band"].holds
+    assert "c = 2.5" in claims["gd-fails-band"].measured or "c = 2.4" in claims["gd-fails-band"].measured
+    claims = {c.id: c for c in A.phase_claims(*_fake_phase(gd, gd))}  # label noise adds nothing
+    assert claims["ln-contains-gd"].holds is False and claims["gd-fails-band"].holds is False
+    claims = {c.id: c for c in A.phase_claims(*_fake_phase(lambda n, s: s >= 0.15, ln))}  # GD off the law
+    assert claims["gd-fails-band"].holds is False
+
+
+def _fake_dynamics(gd_ratio_end, ln_ratio_end):
+    p = A.DYN_CPU
+    resolved = resolve("label-noise-gd/dynamics", "cpu", A.Config, p.base, p.cells, 2, {})
+    steps = np.arange(0, 2001, 500)
+    rows = []
+    for label, cfg in resolved.cells:
+        gd = cfg.label_noise_p == 0
+        for seed in range(2):
+            for k, t in enumerate(steps):
+                g = 0.2 if gd else 0.2 + t / 500
+                r = 10.0 if gd else 8.0
+                ratio = (gd_ratio_end if gd else ln_ratio_end) * (1 if t else 0)
+                rows.append(dict(run_id=f"{label}{seed}", cell=label, seed=seed, step=t, gamma_max=g, rho_max=r,
+                                 rho_over_gamma=ratio, test_acc=0.5 if gd else 0.9, train_loss=1e-3 if gd else 0.1))
+    return pd.DataFrame(rows), resolved
+
+
+def test_dynamics_claims_hold_on_the_theory_picture_and_fail_when_gd_does_not_memorise():
+    claims = {c.id: c for c in A.dynamics_claims(*_fake_dynamics(50.0, 1.0))}
+    assert all(c.holds for c in claims.values()), [c for c in claims.values() if not c.holds]
+    claims = {c.id: c for c in A.dynamics_claims(*_fake_dynamics(5.0, 3.0))}  # LN above GD / 2
+    assert claims["gd-ratio"].holds is False and claims["ln-ratio-bounded"].holds is False
