@@ -38,7 +38,8 @@ def test_prompts_and_tokens(batch):
 
 
 def test_least_squares_and_ridge_against_numpy(batch):
-    ls = np.asarray(baselines.least_squares_prefix(batch))
+    ls = np.asarray(baselines.least_squares_prefix_pinv(batch))
+    np.testing.assert_allclose(baselines.least_squares_prefix(batch), ls, rtol=0.05, atol=5e-3)  # ridge 1e-4
     lam = 0.3
     rd = np.asarray(baselines.ridge_prefix(batch, lam))
     x, y = np.asarray(batch.x, float), np.asarray(batch.y, float)
@@ -98,3 +99,31 @@ def test_attention_prefix_forms_agree_with_last_position_forms(batch):
         ref = sum((v @ t[0, j]) * (t[0, j] @ w @ q) for j in range(k)) / k
         assert pred[0, k] == pytest.approx(ref, rel=1e-4, abs=1e-5)
     assert pred[0, 0] == 0.0 and float(attn.softmax_prefix(p, tok_full)[0, 0]) == 0.0
+
+
+def test_linear_attention_gram_loss_equals_the_direct_loss(batch):
+    p = attn.init(jax.random.PRNGKey(5), D + 1, 0.7)
+    tok = icl.tokens(batch)
+    s, e_q = attn.linear_features(tok)
+    direct = 0.5 * np.mean((np.asarray(attn.linear_from_features(p, s, e_q)) - np.asarray(batch.y[:, -1])) ** 2)
+    gram = attn.linear_gram(tok, batch.y[:, -1])
+    assert float(attn.linear_loss_from_gram(p, *gram)) == pytest.approx(direct, rel=1e-4)
+
+
+def test_spd_solve_against_numpy():
+    rng = np.random.default_rng(9)
+    m = rng.normal(size=(3, 6, 6))
+    a = m @ np.swapaxes(m, 1, 2) + 0.1 * np.eye(6)
+    b = rng.normal(size=(3, 6))
+    np.testing.assert_allclose(baselines.spd_solve(jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32)),
+                               np.linalg.solve(a, b[..., None])[..., 0], rtol=2e-3, atol=2e-3)
+
+
+def test_zfb_init_is_the_scaled_optimum_direction(batch):
+    """From the Zhang-Frei-Bartlett init the linear attention predicts s^2/sqrt(d) x_q^T mean(y_i x_i)."""
+    p = attn.init_zfb(D + 1, 0.5)
+    tok = icl.tokens(batch)
+    s, e_q = attn.linear_features(tok)
+    x, y = np.asarray(batch.x), np.asarray(batch.y)
+    expected = 0.25 / np.sqrt(D) * np.einsum("nj,njd,nd->n", y[:, :N], x[:, :N], x[:, N]) / N
+    np.testing.assert_allclose(attn.linear_from_features(p, s, e_q), expected, rtol=1e-4, atol=1e-6)

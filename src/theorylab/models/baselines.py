@@ -7,6 +7,11 @@ al. 2022's error-against-context-length curves). Every function maps an ``ICLBat
 
 * least squares:   y_hat_k = x_k^T pinv(X_<k) y_<k                    (min-norm when k < d)
 * ridge:           y_hat_k = x_k^T (X^T X + lam I)^-1 X^T y over the first k examples
+
+The in-program versions avoid LAPACK (``spd_solve`` is a Gauss-Jordan elimination in plain jnp
+ops): XLA's CPU runtime deadlocked on 2 cores running several batched LAPACK calls in one
+program. ``least_squares_prefix`` is ridge with lam = 1e-4 (min-norm least squares up to a
+relative bias ~1e-4); ``least_squares_prefix_pinv`` is the exact pinv form, for reference.
 * weighted sums:   y_hat_k = x_k^T sum_{j<k} W[k, j] y_j x_j  — covers
     - the online-GD predictor of arXiv:2509.23779 (the trained S6 layer's limit):
       W[k, j] = (1 - alpha) beta alpha^(k-j)            (spec mamba_icl.md, "Theory to overlay")
@@ -27,6 +32,28 @@ def _prefix_mask(n_pos: int) -> jax.Array:
     return jnp.tril(jnp.ones((n_pos, n_pos)), k=-1)
 
 
+def spd_solve(a: jax.Array, b: jax.Array) -> jax.Array:
+    """Solve a x = b for symmetric positive definite a [..., n, n], b [..., n] by Gauss-Jordan
+    elimination without pivoting (stable for SPD), in plain jnp ops."""
+    n = a.shape[-1]
+    idx = jnp.arange(n)
+
+    def step(i, ab):
+        a, b = ab
+        e = (idx == i).astype(a.dtype)  # [n] one-hot
+        row = jnp.einsum("...ij,i->...j", a, e)  # a[i, :]
+        piv = jnp.einsum("...j,j->...", row, e)
+        row, bi = row / piv[..., None], jnp.einsum("...i,i->...", b, e) / piv
+        col = jnp.einsum("...ij,j->...i", a, e) - e  # a[:, i], 0 at row i
+        a = a - col[..., :, None] * row[..., None, :]
+        a = a * (1 - e)[:, None] + e[:, None] * row[..., None, :]  # row i <- normalised row
+        b = b - col * bi[..., None]
+        b = b * (1 - e) + e * bi[..., None]
+        return a, b
+
+    return jax.lax.fori_loop(0, n, step, (a, b))[1]
+
+
 def ridge_prefix(batch: ICLBatch, lam) -> jax.Array:
     """[n, N+1]: ridge prediction from the first k examples, for k = 0..N. lam > 0."""
     x, y = batch.x, batch.y
@@ -34,11 +61,19 @@ def ridge_prefix(batch: ICLBatch, lam) -> jax.Array:
     d = x.shape[-1]
     gram = jnp.einsum("kl,nld,nle->nkde", mask, x, x) + lam * jnp.eye(d)  # [n, K, d, d]
     rhs = jnp.einsum("kl,nld,nl->nkd", mask, x, y)  # [n, K, d]
-    w_hat = jnp.linalg.solve(gram, rhs[..., None])[..., 0]
+    w_hat = spd_solve(gram, rhs)
     return jnp.einsum("nkd,nkd->nk", w_hat, x)
 
 
+LS_LAMBDA = 1e-4
+
+
 def least_squares_prefix(batch: ICLBatch) -> jax.Array:
+    """[n, N+1]: least-squares prediction from the first k examples (ridge, lam = 1e-4)."""
+    return ridge_prefix(batch, LS_LAMBDA)
+
+
+def least_squares_prefix_pinv(batch: ICLBatch) -> jax.Array:
     """[n, N+1]: min-norm least-squares prediction from the first k examples, k = 0..N."""
     x, y = batch.x, batch.y
     mask = _prefix_mask(x.shape[1])  # [K, L]

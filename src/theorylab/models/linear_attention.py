@@ -11,8 +11,10 @@ with k the number of examples before the query. The prefix forms evaluate positi
 with the token e_k (y zeroed) as the query and the k tokens before it as the context (k = 0
 predicts 0), giving Garg-style error-against-context-length curves in one pass.
 
-The linear model is bilinear in (v, W) with the prompt entering only through
-S = (1/N) sum_j e_j e_j^T and e_q, so a fixed training set is stored as (S, e_q) features.
+The linear model is linear in the tensor T_abc = v_a W_bc with the prompt entering only
+through the features Phi_abc = S_ab (e_q)_c, S = (1/N) sum_j e_j e_j^T, so the mean squared
+error over a fixed training set is the quadratic form (1/2)(T^T G T - 2 r^T T + mean y^2) with
+G = mean Phi Phi^T, r = mean y Phi (``linear_gram``): a GD step then costs O(D^6), not O(n N D^2).
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ def init(key: jax.Array, dim: int, std) -> AttnParams:
     return AttnParams(v=std * jax.random.normal(kv, (dim,)), w=std * jax.random.normal(kw, (dim, dim)))
 
 
+def init_zfb(dim: int, sigma) -> AttnParams:
+    """The init of Zhang, Frei & Bartlett (2024) under which GD provably reaches the optimum:
+    v = sigma e_y, W = sigma [[Theta, 0], [0, 0]] with Theta = I_d / sqrt(d) (|Theta|_F = 1).
+    (From a generic random init GD often stalls at a loss plateau ~3x the optimum.)"""
+    d = dim - 1
+    v = jnp.zeros(dim).at[d].set(sigma)
+    w = jnp.zeros((dim, dim)).at[:d, :d].set(sigma * jnp.eye(d) / jnp.sqrt(d))
+    return AttnParams(v=v, w=w)
+
+
 def linear_features(tok: jax.Array) -> tuple[jax.Array, jax.Array]:
     """tok [..., N+1, D] -> (S [..., D, D], e_q [..., D]) of the last position."""
     ctx = tok[..., :-1, :]
@@ -43,6 +55,19 @@ def linear_features(tok: jax.Array) -> tuple[jax.Array, jax.Array]:
 def linear_from_features(p: AttnParams, s: jax.Array, e_q: jax.Array) -> jax.Array:
     """[...]: v^T S W e_q."""
     return jnp.einsum("d,...de,...e->...", p.v, s, e_q @ p.w.T)
+
+
+def linear_gram(tok: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """tok [n, N+1, D], y [n] -> (G [D^3, D^3], r [D^3], mean y^2) of the features Phi."""
+    s, e_q = linear_features(tok)
+    phi = (s[:, :, :, None] * e_q[:, None, None, :]).reshape(len(y), -1)  # [n, D^3]
+    return phi.T @ phi / len(y), phi.T @ y / len(y), jnp.mean(y**2)
+
+
+def linear_loss_from_gram(p: AttnParams, gram, rhs, y2) -> jax.Array:
+    """(1/2) mean (y_hat - y)^2 over the set summarised by ``linear_gram``."""
+    t = (p.v[:, None, None] * p.w[None]).reshape(-1)  # T_abc = v_a W_bc
+    return 0.5 * (t @ gram @ t - 2 * rhs @ t + y2)
 
 
 def _queries(tok: jax.Array) -> jax.Array:
