@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/theorylab run vit-benign/phase --preset cpu --out $(DEMO)/vit-benign-phase
 	$(BIN)/theorylab run vit-benign/dynamics --preset cpu --out $(DEMO)/vit-benign-dynamics
+	$(BIN)/theorylab run mamba-icl/train --preset cpu --out $(DEMO)/mamba-icl-train
+	$(BIN)/theorylab run mamba-icl/context-length --preset cpu --out $(DEMO)/mamba-icl-context-length
 	@echo
 	@echo "Reports:"
 	@for d in $(DEMO)/*/; do echo "  $$d""report.html"; done
