@@ -8,6 +8,7 @@ import json
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
 
 from theorylab import cli
@@ -91,3 +92,52 @@ def test_cpu_presets_hold(tmp_path, experiment):
     assert cli.main(["run", experiment, "--preset", "cpu", "--out", str(out)]) == 0
     claims = json.loads((out / "summary.json").read_text())["claims"]
     assert all(c["holds"] is True for c in claims), claims
+
+
+def _ctx_frame(rel_error_at_20: float):
+    """A synthetic context-length result: every run at L*(N) except N = 20 at (1 + rel) L*."""
+    rows = []
+    for n in (4, 10, 20, 40):
+        l_star = float(theory.limit_loss(4, n))
+        for seed in range(3):
+            loss = l_star * (1 + (rel_error_at_20 if n == 20 else 0.0))
+            rows.append(dict(run_id=f"{n}-{seed}", cell=f"N={n}", seed=seed, step=100, d=4, N=n, d_h=8,
+                             test_loss=loss, test_se=0.001 * l_star, curve_la=[1.0, 0.5], curve_sm=[1.0, 0.7],
+                             curve_s6=[1.0, loss]))
+    return pd.DataFrame(rows)
+
+
+def test_context_claims_fail_when_one_n_is_off():
+    resolved = _resolved(paper.CONTEXT, "cpu")
+    ok = {c.id: c for c in paper.context_claims(_ctx_frame(0.0), resolved)}
+    bad = {c.id: c for c in paper.context_claims(_ctx_frame(0.08), resolved)}
+    assert ok["loss-vs-N"].holds is True and bad["loss-vs-N"].holds is False
+    assert "worst N = 20" in bad["loss-vs-N"].measured
+    assert ok["below-bound"].holds is True
+
+
+def test_exponential_fit_tells_exponential_from_power_law():
+    steps = np.arange(0, 3001, 50).astype(float)
+    l_star = 0.19
+    r2_exp = paper._exp_fit(steps, 100 * np.exp(-0.01 * steps) + 1e-9, l_star)[1]
+    r2_pow = paper._exp_fit(steps, 100 / (1 + steps / 50) ** 3, l_star)[1]
+    assert r2_exp > 0.999 and r2_pow < 0.95
+
+
+def test_ablation_claims_read_their_cells():
+    rows = []
+    for cell, n0, n1, err, dh in (("w_delta", 0.9, 0.2, 0.05, 80), ("orthogonal", 0.0, 0.0, 0.3, 80),
+                                  ("d_h=6", 0.0, 0.0, 0.05, 6)):
+        l_star = float(theory.limit_loss(4, 30))
+        for step, norm in ((0, n0), (100, n1)):
+            rows.append(dict(run_id=cell, cell=cell, seed=0, step=step, d=4, N=30, d_h=dh, w_delta_norm=norm,
+                             ctb_err=err, test_loss=1.2 * l_star, test_se=0.001))
+    claims = {c.id: c.holds for c in paper.ablation_claims(pd.DataFrame(rows), _resolved(paper.ABLATIONS, "cpu"))}
+    assert claims == {"w-delta-shrinks": True, "orthogonal-limit": False, "small-dh": False}
+
+
+def _resolved(exp, preset):
+    from theorylab.sweep.grid import resolve
+
+    p = exp.presets[preset]
+    return resolve(exp.name, preset, exp.config, p.base, p.cells, p.seeds, {})

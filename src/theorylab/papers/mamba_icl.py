@@ -498,7 +498,8 @@ def _ctwb_heatmap(ax, mat: np.ndarray, title: str, beta: float):
     d = mat.shape[0]
     for i in range(d):
         for j in range(d + 1):
-            ax.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", fontsize=7)
+            ax.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if abs(mat[i, j]) > 0.6 * lim else "black")
     ax.set_xticks(range(d + 1), [f"x{j + 1}" for j in range(d)] + ["y"])
     ax.set_yticks(range(d), [f"{i + 1}" for i in range(d)])
     ax.set_title(title)
