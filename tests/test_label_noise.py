@@ -214,3 +214,15 @@ def test_dynamics_claims_hold_on_the_theory_picture_and_fail_when_gd_does_not_me
     assert all(c.holds for c in claims.values()), [c for c in claims.values() if not c.holds]
     claims = {c.id: c for c in A.dynamics_claims(*_fake_dynamics(5.0, 3.0))}  # LN above GD / 2
     assert claims["gd-ratio"].holds is False and claims["ln-ratio-bounded"].holds is False
+
+
+def test_gauss_jordan_inverse_matches_numpy_and_the_program_has_no_lapack_call():
+    rng = np.random.default_rng(0)
+    m = rng.normal(size=(30, 60))
+    g = m @ m.T / 60
+    with jax.enable_x64(True):
+        inv = np.asarray(theory.spd_inverse(jnp.asarray(g)))
+    np.testing.assert_allclose(inv @ g, np.eye(30), atol=1e-10)
+    hlo = jax.jit(A.setup, static_argnums=1).lower(jax.random.PRNGKey(0), A_SMALL).as_text()
+    hlo += jax.jit(A.observe, static_argnums=2).lower(*A.setup(jax.random.PRNGKey(0), A_SMALL), A_SMALL).as_text()
+    assert "lapack" not in hlo.lower() and "custom_call" not in hlo.lower()

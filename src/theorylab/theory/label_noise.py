@@ -16,6 +16,9 @@ and u_k = b_k / |b_k| their unit versions,
 so that dw = sum_k c_k b_k exactly (least squares; exact when dw lies in the span). Then
 gamma_{j,r} = j * c_0 and rho_{j,r,i} = c_i. When the noise is orthogonal to mu this gives
 gamma_{j,r} = j <w_{j,r} - w_{j,r}(0), mu>.
+
+G^{-1} is computed once per run by Gauss-Jordan elimination in plain jnp ops (no LAPACK call
+inside the compiled, vmapped program: XLA's CPU LAPACK calls were seen to deadlock there).
 """
 
 from __future__ import annotations
@@ -32,7 +35,24 @@ LN2 = float(np.log(2.0))
 class Basis(NamedTuple):
     unit: jax.Array  # [n+1, d] rows u_k = b_k / |b_k|
     scale: jax.Array  # [n+1] |b_k|
-    chol: jax.Array  # [n+1, n+1] lower Cholesky factor of G = U U^T
+    gram_inv: jax.Array  # [n+1, n+1] G^{-1}, G = U U^T
+
+
+def spd_inverse(a: jax.Array) -> jax.Array:
+    """[k, k]: the inverse of a symmetric positive definite a [k, k] by Gauss-Jordan
+    elimination without pivoting (stable for SPD matrices), in plain jnp ops."""
+    k = a.shape[0]
+
+    def eliminate(i, state):
+        a, inv = state
+        piv = a[i, i]
+        row_a, row_inv = a[i] / piv, inv[i] / piv
+        col = a[:, i].at[i].set(0.0)  # multiple of row i to remove from every other row
+        a = (a - col[:, None] * row_a[None, :]).at[i].set(row_a)
+        inv = (inv - col[:, None] * row_inv[None, :]).at[i].set(row_inv)
+        return a, inv
+
+    return jax.lax.fori_loop(0, k, eliminate, (a, jnp.eye(k, dtype=a.dtype)))[1]
 
 
 def basis(mu: jax.Array, xi: jax.Array) -> Basis:
@@ -40,14 +60,12 @@ def basis(mu: jax.Array, xi: jax.Array) -> Basis:
     b = jnp.concatenate([(mu / jnp.sum(mu**2))[None], xi / jnp.sum(xi**2, axis=1, keepdims=True)])
     scale = jnp.linalg.norm(b, axis=1)
     unit = b / scale[:, None]
-    return Basis(unit=unit, scale=scale, chol=jnp.linalg.cholesky(unit @ unit.T))
+    return Basis(unit=unit, scale=scale, gram_inv=spd_inverse(unit @ unit.T))
 
 
 def coefficients(dw: jax.Array, bs: Basis) -> jax.Array:
     """[..., n+1]: c with dw = sum_k c_k b_k, for dw [..., d]."""
-    rhs = dw @ bs.unit.T  # [..., n+1]
-    flat = rhs.reshape(-1, rhs.shape[-1]).T  # [n+1, K]
-    a = jax.scipy.linalg.cho_solve((bs.chol, True), flat).T.reshape(rhs.shape)
+    a = (dw @ bs.unit.T) @ bs.gram_inv  # [..., n+1]  (G is symmetric)
     return a / bs.scale
 
 
