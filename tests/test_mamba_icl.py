@@ -65,6 +65,29 @@ def test_observables_at_the_theoretical_limit(run):
     assert np.all(np.asarray(obs["curve_ls"])[CFG.d + 1:] < 1e-3)
 
 
+@pytest.mark.parametrize("over", [dict(fresh_prompts=True), dict(train_delta=True)])
+def test_fresh_prompt_and_trainable_delta_paths(over):
+    """Fresh prompts: a new training batch per step key. Trainable w_Delta: features recomputed
+    from the tokens, equal to the scan, and w_Delta receives a gradient."""
+    cfg = paper.Config(d=3, N=8, d_h=6, n_train=64, n_test=300, n_probe=50, steps=10, log_every=5, **over)
+    params, data = jax.jit(lambda k: paper.setup(k, cfg))(jax.random.PRNGKey(1))
+    loss = jax.jit(lambda p, k: paper.loss(p, data, cfg, k))
+    obs = jax.jit(lambda p: paper.observe(p, data, cfg))(params)
+    assert np.isfinite(float(obs["test_loss"])) and np.asarray(obs["cos"]).shape == (cfg.N,)
+    if cfg.fresh_prompts:
+        assert float(loss(params, jax.random.PRNGKey(2))) != float(loss(params, jax.random.PRNGKey(3)))
+        assert np.isnan(float(obs["train_gap"]))
+    else:
+        layer = paper._layer(params, data)
+        tok = data["test_tok"][:5]
+        q, m = paper._features(layer, tok, cfg.d)
+        out_scan = jax.vmap(lambda u: s6.scan(layer, u)[0][-1, cfg.d])(tok)
+        np.testing.assert_allclose(s6.bilinear_output(layer, q, m), out_scan, rtol=2e-4, atol=2e-4)
+        g = jax.grad(lambda p: paper.loss(p, data, cfg, None))(params)
+        assert float(jnp.linalg.norm(g["s6"]["w_delta"])) > 0
+        assert float(obs["w_delta_norm"]) > 0
+
+
 def test_bad_configs_are_one_line_errors():
     for bad in (dict(fresh_prompts=True, baselines=True), dict(init="orthogonal", d_h=3),
                 dict(train_delta=True, baselines=True), dict(steps=100, log_every=30)):
