@@ -72,7 +72,8 @@ class Config:
     n_train_attn: int = param(0, "softmax attention trains on the first n of the training prompts "
                                  "(0: all; its step costs ~30x the S6 layer's)", static=True, lo=0)
     # values (dynamic)
-    lr: float = param(2e-4, "GD step size of the S6 layer (per unit of the loss 1/2 mean sq. error)",
+    lr: float = param(2e-4, "GD step size of the S6 layer on the loss (1/2) mean sq. error: 2e-4 at "
+                            "d_h = 80 with N(0,1) init (converged by ~1000 of 3000 steps); ~0.036/d_h at small d_h",
                       lo=0.0, lo_open=True)
     init_scale: float = param(1.0, "scale of the W_B, W_C init", lo=0.0, lo_open=True)
     w_delta_std: float = param(0.4, "std of the w_Delta init when train_delta (|w_Delta| ~ 0.9 at d=4)", lo=0.0)
@@ -451,11 +452,11 @@ def train_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
     out = [
         Claim("ctb-beta", "training drives C^T B to beta I_d", f"||C^T B - beta I||_F / ||beta I||_F -> 0 "
               f"(beta = {beta:.4f})", f"mean {fin['ctb_err'].mean():.4f}, max {fin['ctb_err'].max():.4f} over "
-              f"{len(fin)} runs; mean tr(C^T B)/d = {fin['ctb_scale'].mean():.4f}", "mean < 0.1",
-              bool(fin["ctb_err"].mean() < 0.1)),
+              f"{len(fin)} runs; mean tr(C^T B)/d = {fin['ctb_scale'].mean():.4f}", "< 0.1 in every run",
+              bool(fin["ctb_err"].max() < 0.1)),
         Claim("ctb-b", "training drives C^T b (the y column of C^T W_B) to 0", "||C^T b|| / beta -> 0",
-              f"mean {fin['ctb_b'].mean():.4f}, max {fin['ctb_b'].max():.4f}", "mean < 0.05",
-              bool(fin["ctb_b"].mean() < 0.05)),
+              f"mean {fin['ctb_b'].mean():.4f}, max {fin['ctb_b'].max():.4f}", "< 0.05 in every run",
+              bool(fin["ctb_b"].max() < 0.05)),
         _loss_claim("test-loss", "the trained layer's test loss equals the limit loss L* = (d/2)(1 - beta_3^2/beta_1)",
                     fin, l_star),
     ]
@@ -742,8 +743,8 @@ def ablation_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
         out.append(Claim("orthogonal-limit", "orthogonal init of W_B, W_C also converges to C^T B = beta I",
                          "||C^T B - beta I||_F / ||beta I||_F < 0.1",
                          f"mean {orth['ctb_err'].mean():.4f}, max {orth['ctb_err'].max():.4f}; test loss "
-                         f"{orth['test_loss'].mean():.4f} vs L* {_l_star(orth.iloc[0]):.4f}", "mean < 0.1",
-                         bool(orth["ctb_err"].mean() < 0.1)))
+                         f"{orth['test_loss'].mean():.4f} vs L* {_l_star(orth.iloc[0]):.4f}", "< 0.1 in every run",
+                         bool(orth["ctb_err"].max() < 0.1)))
     small = fin[fin["cell"].str.startswith("d_h=")]
     if len(small):
         rows, ok = [], True
