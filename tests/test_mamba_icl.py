@@ -3,6 +3,7 @@ quantities, the experiments run end to end."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import jax
@@ -52,6 +53,8 @@ def test_fast_training_path_equals_the_sequential_s6_layer(run):
 def test_observables_at_the_theoretical_limit(run):
     params, data = run
     obs = jax.jit(lambda p, d: paper.observe(p, d, CFG))(_limit_params(params), data)
+    no_curves = dataclasses.replace(CFG, baselines=False)  # cos and weights instead of curves
+    obs.update(jax.jit(lambda p, d: paper.observe(p, d, no_curves))(_limit_params(params), data))
     assert float(obs["ctb_err"]) < 1e-6 and float(obs["ctb_b"]) < 1e-6
     assert float(obs["ctb_scale"]) == pytest.approx(paper.beta_of(CFG), rel=1e-5)
     np.testing.assert_allclose(obs["weights"], theory.position_weights(CFG.d, CFG.N), rtol=1e-4)
