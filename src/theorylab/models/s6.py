@@ -54,16 +54,6 @@ def assumption_4_1(n_ctx: int, d_in: int, d_h: int) -> dict[str, jax.Array]:
                 b_delta=jnp.log(jnp.expm1(delta)))  # softplus(b_delta) = delta
 
 
-def init_matrix(key: jax.Array, d_h: int, d_in: int, kind: str, scale=1.0) -> jax.Array:
-    """[d_h, d_in]: i.i.d. N(0, scale^2) ("normal") or orthonormal columns times scale
-    ("orthogonal"; d_h >= d_in)."""
-    if kind == "normal":
-        return scale * jax.random.normal(key, (d_h, d_in))
-    if kind == "orthogonal":
-        return scale * jax.nn.initializers.orthogonal()(key, (d_h, d_in))
-    raise ValueError(f"init must be 'normal' or 'orthogonal', got {kind!r}")
-
-
 def phi(z: jax.Array) -> jax.Array:
     """(e^z - 1) / z, with phi(0) = 1 (safe for autodiff at 0)."""
     small = jnp.abs(z) < 1e-6
