@@ -44,7 +44,7 @@ def render(results: dict) -> str:
         f"NumPy {m['numpy']}, PyTorch {m['torch']}; commit {m['commit']}; {results['date']}.",
         "",
         f"Measured fp32 GEMM rate: {g['gflops']:.0f} GFLOP/s (median of {g['reps']} square "
-        f"{g['n']}x{g['n']} `jnp.dot`; best {g['best_gflops']:.0f} GFLOP/s).",
+        f"{g['n']}x{g['n']} `jnp.dot`; best {g.get('best_gflops', float('nan')):.0f} GFLOP/s).",
         "",
         "Baseline = the papers' way: PyTorch, one run at a time, a Python loop over steps, fed the "
         "very data and init theorylab uses (checked: same stop steps and losses, column 'agreement'). "

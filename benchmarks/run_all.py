@@ -48,7 +48,11 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--only", default=",".join(BENCHES), help="comma-separated subset of " + ", ".join(BENCHES))
     ap.add_argument("--md", default=str(ROOT / "BENCHMARKS.md"))
+    ap.add_argument("--render", metavar="JSON", help="only rewrite the block from a saved results file")
     args = ap.parse_args(argv)
+    if args.render:
+        report.update(Path(args.md), report.render(json.loads(Path(args.render).read_text())))
+        return
     results = dict(machine=common.machine(), gemm=common.gemm_rate(),
                    date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                    benchmarks=[])
