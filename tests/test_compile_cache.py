@@ -1,5 +1,5 @@
 """Compiled chunk programs persist on disk: a second process loads the program (a cache hit)
-instead of recompiling it, and THEORYLAB_COMPILE_CACHE=off keeps nothing."""
+instead of recompiling it; THEORYLAB_COMPILE_CACHE=off leaves JAX without a cache directory."""
 
 import json
 import os
@@ -35,6 +35,6 @@ def test_second_process_loads_the_compiled_program_from_disk(tmp_path):
     assert second["hits"] >= 1
 
 
-def test_cache_off_writes_nothing(tmp_path):
+def test_cache_off_gives_jax_no_cache_directory(tmp_path):
     out = _run("off")
     assert out["dir"] is None and out["hits"] == 0
