@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from theorylab.config import dynamic_names, param
-from theorylab.engine.chunking import Run, plan
+from theorylab.engine.chunking import plan
 from theorylab.engine.keys import run_key
 from theorylab.engine.trainer import Problem, StopReason, compile_chunk, split_run_key
 from theorylab.papers import vit_benign

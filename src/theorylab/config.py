@@ -103,6 +103,11 @@ def validate(cfg) -> None:
     """Check every field of a config instance; raise ConfigError on the first bad one."""
     for name in fields(cfg):
         check_value(type(cfg), name, getattr(cfg, name))
+    # The engine records observables every log_every steps of a budget of steps (every Config
+    # has both): the budget must be a whole number of log blocks.
+    steps, every = getattr(cfg, "steps", None), getattr(cfg, "log_every", None)
+    if isinstance(steps, int) and isinstance(every, int) and steps % every:
+        raise ConfigError(f"{type(cfg).__name__}.log_every = {every} must divide steps = {steps}")
     extra = getattr(cfg, "check", None)
     if extra is not None:
         extra()

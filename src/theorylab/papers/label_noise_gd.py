@@ -35,7 +35,7 @@ from theorylab.plots.phase import heatmap
 from theorylab.plots.style import plt
 from theorylab.plots.trajectories import band
 from theorylab.store.shards import final_rows
-from theorylab.sweep.grid import Resolved, cross
+from theorylab.sweep.grid import Resolved
 from theorylab.theory import label_noise as theory
 
 
@@ -64,8 +64,6 @@ class Config:
     eps_hi: float = param(2.0, "upper end of eps for label_noise=uniform")
 
     def check(self) -> None:
-        if self.steps % self.log_every:
-            raise ConfigError(f"Config.log_every = {self.log_every} must divide steps = {self.steps}")
         if self.n + 1 > self.d:
             raise ConfigError(f"Config.n = {self.n} must be < d = {self.d} (the gamma/rho decomposition needs n + 1 <= d)")
         if self.eps_lo > self.eps_hi:
@@ -411,7 +409,7 @@ def phase_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
         "gd-fails-band",
         "GD's region is n SNR^2 >= c (GD fails on the whole band n SNR^2 < c) and label-noise GD "
         "generalises on part of that band",
-        f"the law misclassifies <= 10% of GD's cells; GD generalises on no band cell; LN-GD on >= 3",
+        "the law misclassifies <= 10% of GD's cells; GD generalises on no band cell; LN-GD on >= 3",
         f"c = {c:.3g} (spec's order: {SPEC_C:g}); law misses {miss}/{len(gd)} GD cells; {n_band} band cells: "
         f"GD generalises on {gd_band_ok}, LN-GD on {ln_band_ok}",
         "as stated", bool(miss <= 0.1 * len(gd) and gd_band_ok == 0 and ln_band_ok >= 3),

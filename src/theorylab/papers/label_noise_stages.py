@@ -52,8 +52,6 @@ class Config:
     tau_neg: float = param(0.1, "flip rate of labels whose true class is -1", lo=0.0, hi=0.5)
 
     def check(self) -> None:
-        if self.steps % self.log_every:
-            raise ConfigError(f"Config.log_every = {self.log_every} must divide steps = {self.steps}")
         if self.n + 1 > self.d:
             raise ConfigError(f"Config.n = {self.n} must be < d = {self.d} (the gamma/rho decomposition needs n + 1 <= d)")
 

@@ -86,8 +86,6 @@ class Config:
     ridge_lambda: float = param(0.1, "ridge baseline penalty", lo=0.0, lo_open=True)
 
     def check(self) -> None:
-        if self.steps % self.log_every:
-            raise ConfigError(f"Config.log_every = {self.log_every} must divide steps = {self.steps}")
         if self.fresh_prompts and (self.train_delta or self.baselines):
             raise ConfigError("Config.fresh_prompts = true needs train_delta = false and baselines = false")
         if self.init == "orthogonal" and self.d_h < self.d + 1:

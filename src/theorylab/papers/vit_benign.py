@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from theorylab.config import ConfigError, param
+from theorylab.config import param
 from theorylab.data import signal_noise
 from theorylab.engine.trainer import Problem
 from theorylab.models import attention
@@ -52,10 +52,6 @@ class Config:
     lr: float = param(0.1, "GD step size eta", lo=0.0, lo_open=True)
     shrink: float = param(16.0, "init of W_Q, W_K, W_V divided by this (16 phase, 64 dynamics)", lo=0.0, lo_open=True)
     stop_loss: float = param(0.01, "stop a run once its training loss is below this (0: never)", lo=0.0)
-
-    def check(self) -> None:
-        if self.steps % self.log_every:
-            raise ConfigError(f"Config.log_every = {self.log_every} must divide steps = {self.steps}")
 
     def snr(self) -> float:
         sigma = self.sigma_weak if self.snr_noise == "weak" else self.sigma_strong

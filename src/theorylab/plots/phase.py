@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from theorylab.plots.style import plt
+from theorylab.plots.style import plt  # noqa: F401  (sets the Agg backend before any figure)
 
 
 def cell_edges(centres: np.ndarray) -> np.ndarray:
