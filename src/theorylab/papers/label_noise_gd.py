@@ -85,14 +85,21 @@ def _sample(key, n, cfg):
                                labels="rademacher")
 
 
-def setup(key, cfg):
+def cnn_setup(key, cfg, sample):
+    """The CNN runs of both label-noise papers: N(0, sigma0^2) filters, train and test sets
+    drawn by ``sample(key, n, cfg)``, and the basis span(mu, xi_1..xi_n) of the exact
+    gamma / rho decomposition. Labels: y observed, y_true before any fixed flip."""
     k_init, k_train, k_test = jax.random.split(key, 3)
     w0 = cnn.init(k_init, cfg.m, cfg.d, cfg.sigma0)
-    train, test = _sample(k_train, cfg.n, cfg), _sample(k_test, cfg.n_test, cfg)
+    train, test = sample(k_train, cfg.n, cfg), sample(k_test, cfg.n_test, cfg)
     mu = signal_noise.signal_vectors(cfg.d, cfg.mu_norm, "antipodal")[0]
     xi = signal_noise.noise_tokens(train)[:, 0]  # [n, d]
-    return w0, dict(x=train.x, y=train.y, x_test=test.x, y_test=test.y, w0=w0,
-                    basis=theory.basis(mu, xi))
+    return w0, dict(x=train.x, y=train.y, y_true=train.y_true, x_test=test.x, y_test=test.y,
+                    y_test_true=test.y_true, w0=w0, basis=theory.basis(mu, xi))
+
+
+def setup(key, cfg):
+    return cnn_setup(key, cfg, _sample)
 
 
 def noise_of(cfg) -> LabelNoise:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
@@ -27,6 +26,7 @@ from theorylab.data import signal_noise
 from theorylab.engine.trainer import Problem
 from theorylab.models import cnn
 from theorylab.papers.base import Claim, Experiment, Preset
+from theorylab.papers.label_noise_gd import cnn_setup
 from theorylab.plots.style import plt
 from theorylab.plots.trajectories import band
 from theorylab.sweep.grid import Resolved
@@ -68,13 +68,7 @@ def _sample(key, n, cfg):
 
 
 def setup(key, cfg):
-    k_init, k_train, k_test = jax.random.split(key, 3)
-    w0 = cnn.init(k_init, cfg.m, cfg.d, cfg.sigma0)
-    train, test = _sample(k_train, cfg.n, cfg), _sample(k_test, cfg.n_test, cfg)
-    mu = signal_noise.signal_vectors(cfg.d, cfg.mu_norm, "antipodal")[0]
-    xi = signal_noise.noise_tokens(train)[:, 0]  # [n, d]
-    return w0, dict(x=train.x, y=train.y, y_true=train.y_true, x_test=test.x, y_test=test.y,
-                    y_test_true=test.y_true, w0=w0, basis=theory.basis(mu, xi))
+    return cnn_setup(key, cfg, _sample)
 
 
 def loss(w, data, cfg, key):
