@@ -115,6 +115,8 @@ BAD_INPUTS = [
     (["run", "vit-benign/phase", "--set", "log_every=7"], "log_every = 7 must divide steps = 1000"),
     (["run", "vit-benign/phase", "--set", "lr"], "expected key=value"),
     (["run", "vit-benign/phase", "--seeds", "0"], "expected an integer >= 1, got 0"),
+    (["run", "vit-benign/phase", "--workers", "0"], "expected an integer >= 1, got 0"),
+    (["run", "vit-benign/phase", "--executor", "ray", "--workers", "2"], "--workers needs --executor local"),
 ]
 
 

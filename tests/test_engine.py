@@ -100,12 +100,27 @@ def _smoke_runs(cells, seeds=1, **sets):
     return resolved.runs()
 
 
-def _train(runs, max_chunk=None):
-    (chunk,) = plan(vit_benign.PROBLEM, runs, 2**30, max_chunk)
+def _train(runs, max_chunk=None, problem=vit_benign.PROBLEM):
+    (chunk,) = plan(problem, runs, 2**30, max_chunk)
     cfg = chunk.static_cfg
-    fn, _ = compile_chunk(vit_benign.PROBLEM, cfg, dynamic_names(type(cfg)), chunk.size, cfg.steps,
-                          cfg.log_every)
+    fn, _ = compile_chunk(problem, cfg, dynamic_names(type(cfg)), chunk.size, cfg.steps, cfg.log_every)
     return fn(chunk.keys(), chunk.dyn())
+
+
+def test_dual_form_gives_the_runs_of_plain_gd_on_the_weights():
+    """vit-benign trains in the token-space form (W = W_0 + X^T a); the literal GD on W_Q, W_K,
+    W_V, through the same engine, must give the same stop steps and every observable."""
+    cells = tuple({"mu_norm": m} for m in (3.0, 10.0, 40.0))
+    runs = _smoke_runs(cells, seeds=2, d=48, M=5, d_h=12, d_v=8, N=4)  # T = 20 tokens < d = 48
+    dual, plain = _train(runs), _train(runs, problem=vit_benign.PLAIN_PROBLEM)
+    np.testing.assert_array_equal(dual.stop_step, plain.stop_step)
+    assert set(dual.obs) == set(plain.obs)
+    for name in dual.obs:
+        scale = max(1.0, float(np.abs(plain.obs[name]).max()))
+        np.testing.assert_allclose(dual.obs[name], plain.obs[name], rtol=2e-4, atol=2e-5 * scale, err_msg=name)
+    moved = np.abs(plain.obs["qk_signal_signal"][-1] - plain.obs["qk_signal_signal"][0])
+    assert moved.max() > 0.1 and plain.obs["train_loss"][-1].min() < 0.5 * plain.obs["train_loss"][0].min()
+    assert (plain.stop_step < 100).any()  # some run stopped early: the stop step itself is compared
 
 
 def test_run_alone_equals_run_inside_a_batch():
@@ -125,8 +140,9 @@ def test_engine_matches_plain_per_run_python_loop():
     res = _train([run])
     cfg = run.cfg
     k_setup, _ = split_run_key(jnp.asarray(run.key))
-    params, data = vit_benign.setup(k_setup, cfg)
-    grad_fn = jax.jit(lambda p: jax.value_and_grad(vit_benign.loss)(p, data, cfg, None))
+    # the literal GD on W_Q, W_K, W_V (the engine trains the dual form of the same runs)
+    params, data = vit_benign.setup_plain(k_setup, cfg)
+    grad_fn = jax.jit(lambda p: jax.value_and_grad(vit_benign.loss_plain)(p, data, cfg, None))
     losses = []
     for t in range(cfg.steps + 1):
         loss, g = grad_fn(params)
@@ -153,6 +169,18 @@ def test_memory_budget_caps_chunk_size():
     one_run = plan(vit_benign.PROBLEM, runs, 1)[0]
     assert one_run.size == 1
     assert plan(vit_benign.PROBLEM, runs, 2**30)[0].size == 8
+
+
+def test_early_stopping_runs_get_small_chunks_of_grid_neighbours():
+    from theorylab.engine.chunking import EARLY_STOP_CHUNK
+
+    runs = _smoke_runs(tuple({"N": 4, "mu_norm": float(m)} for m in range(1, 21)))  # 20 runs, one group
+    chunks = plan(vit_benign.PROBLEM, runs, 2**30)
+    assert max(c.size for c in chunks) <= EARLY_STOP_CHUNK < 20 and sum(len(c.runs) for c in chunks) == 20
+    assert [r.cfg.mu_norm for r in chunks[0].runs] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]  # neighbours
+    no_stop = _smoke_runs(tuple({"N": 4, "mu_norm": float(m)} for m in range(1, 21)), stop_loss=0.0)
+    assert [c.size for c in plan(vit_benign.PROBLEM, no_stop, 2**30)] == [20]  # nothing to gain: one chunk
+    assert [c.size for c in plan(vit_benign.PROBLEM, runs, 2**30, max_chunk=20)] == [20]  # the user decides
 
 
 def test_compiled_programs_are_cached_per_static_config():

@@ -18,6 +18,24 @@ def local_store(tmp_path_factory):
     return d
 
 
+def test_local_workers_side_by_side_store_equals_one_at_a_time(local_store, tmp_path):
+    """The default local executor trains 2 chunks at a time in threads; one worker gives the
+    same store bit for bit, and the interleaved order starts one chunk of each program first."""
+    from theorylab.engine.chunking import plan
+    from theorylab.papers import vit_benign
+    from theorylab.sweep.executors import interleave_programs
+
+    assert cli.main([*SMALL, "--workers", "1", "--out", str(tmp_path / "one")]) == 0
+    assert_same_store(tmp_path / "one", local_store, SMALL_RUNS)
+    from theorylab.sweep.grid import resolve
+
+    p = vit_benign.PHASE_SMOKE  # 3 values of N x 3 of |mu| x 2 seeds: 3 programs, 2 chunks each
+    res = resolve("vit-benign/phase", "smoke", vit_benign.Config, p.base, p.cells, p.seeds, {})
+    chunks = plan(vit_benign.PROBLEM, res.runs(), 2**30, max_chunk=3)
+    order = [ch.static_cfg.N for ch in interleave_programs(chunks)]
+    assert [ch.static_cfg.N for ch in chunks] == [2, 2, 4, 4, 8, 8] and order == [2, 4, 8, 2, 4, 8]
+
+
 def test_ray_local_cluster_store_equals_local(local_store, tmp_path):
     import ray
 

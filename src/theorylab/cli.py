@@ -142,7 +142,7 @@ def _executor(args, run_dir: Path):
     if args.executor == "slurm":
         return executors.SlurmExecutor(folder=run_dir / "slurm", chunks_per_task=args.chunks_per_task,
                                        cluster=args.slurm_cluster, options=_slurm_options(args.slurm or []))
-    return executors.LocalExecutor()
+    return executors.LocalExecutor(workers=args.workers or 2)
 
 
 def _slurm_options(items: list[str]) -> dict:
@@ -172,6 +172,8 @@ def cmd_run(args) -> int:
         raise ConfigError("--ray-address / --ray-cpus need --executor ray")
     if args.executor != "slurm" and (args.slurm or args.slurm_cluster != "slurm" or args.chunks_per_task != 1):
         raise ConfigError("--slurm / --slurm-cluster / --chunks-per-task need --executor slurm")
+    if args.executor != "local" and args.workers is not None:
+        raise ConfigError("--workers needs --executor local (ray and slurm run one chunk per task)")
     sets = parse_sets(exp.config, args.set or [])
     sweeps = parse_sweeps(exp.config, args.sweep or [], sets)
     seeds = preset.seeds if args.seeds is None else args.seeds
@@ -299,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "key=v1,v2,v3 | key=lin:a:b:n | key=log:a:b:n")
     pr.add_argument("--executor", default="local", choices=("local", "ray", "slurm"))
     pr.add_argument("--max-chunk", type=_positive_int, help="at most this many runs per chunk (more, smaller tasks)")
+    pr.add_argument("--workers", type=_positive_int,
+                    help="chunks trained side by side by the local executor (threads; default 2)")
     pr.add_argument("--ray-address", help="join this Ray cluster (e.g. auto, or HOST:6379); default: start a local one")
     pr.add_argument("--ray-cpus", type=_positive_int, help="CPUs of the local Ray cluster (default: all)")
     pr.add_argument("--slurm", action="append", metavar="KEY=VALUE",

@@ -29,6 +29,7 @@ import dataclasses
 import enum
 import hashlib
 import os
+import threading
 import time
 from typing import Any, Callable, NamedTuple
 
@@ -179,6 +180,15 @@ def build_program(problem: Problem, static_cfg, dyn_names: tuple[str, ...], step
 
 
 _CACHE: dict[Any, Any] = {}
+_CACHE_LOCK = threading.Lock()
+_KEY_LOCKS: dict[Any, threading.Lock] = {}
+
+
+def _key_lock(key) -> threading.Lock:
+    """One lock per program: threads that need the same program compile it once, the others
+    wait for it; threads that need different programs compile them side by side."""
+    with _CACHE_LOCK:
+        return _KEY_LOCKS.setdefault(key, threading.Lock())
 
 DISK_CACHE_ENV = "THEORYLAB_COMPILE_CACHE"  # a directory, or "off"
 _disk_cache_dir: str | None = None
@@ -237,9 +247,17 @@ def compile_chunk(problem: Problem, static_cfg, dyn_names: tuple[str, ...], n_ru
     """
     static = tuple((n, getattr(static_cfg, n)) for n in static_names(type(static_cfg)))
     full_key = (id(problem), type(static_cfg), static, n_runs, steps, log_every, dyn_names)
-    if full_key in _CACHE:
-        return _CACHE[full_key], 0.0
-    _use_disk_cache()
+    with _key_lock(full_key):
+        if full_key in _CACHE:
+            return _CACHE[full_key], 0.0
+        run_fn, compile_s = _compile(problem, static_cfg, dyn_names, n_runs, steps, log_every)
+        _CACHE[full_key] = run_fn
+    return run_fn, compile_s
+
+
+def _compile(problem: Problem, static_cfg, dyn_names: tuple[str, ...], n_runs: int, steps: int, log_every: int):
+    with _CACHE_LOCK:
+        _use_disk_cache()
     program, n_logs = build_program(problem, static_cfg, dyn_names, steps, log_every)
     keys_spec = jax.ShapeDtypeStruct((n_runs, 2), jnp.uint32)
     dyn_spec = {
@@ -264,5 +282,4 @@ def compile_chunk(problem: Problem, static_cfg, dyn_names: tuple[str, ...], n_ru
             run_s=time.perf_counter() - t0,
         )
 
-    _CACHE[full_key] = run_fn
     return run_fn, compile_s

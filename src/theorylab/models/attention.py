@@ -11,8 +11,8 @@ Because w_O is frozen, the values enter only through the vector W_V w_O in R^d, 
 pass computes v = X (W_V w_O) [M d] instead of (X W_V) w_O [M d d_v]; autodiff gives the same
 gradient dL/dW_V = (dL/du) w_O^T with u = W_V w_O (tests check both forms agree).
 
-``span_basis`` gives the exact reparametrisation of full-batch GD on the data span
-(W = W_0 + Q B; see its docstring), tested against plain GD on W.
+``to_dual`` gives the exact token-space form of full-batch GD (W = W_0 + X^T a; see its
+docstring), tested step for step against plain GD on W.
 
 Init (spec "Model"): PyTorch ``nn.Linear`` default U(-1/sqrt(fan_in), +1/sqrt(fan_in)), i.e.
 U(+-1/sqrt(d)) for W_Q, W_K, W_V and U(+-1/sqrt(d_v)) for w_O; then W_Q, W_K, W_V are divided
@@ -69,21 +69,6 @@ def apply_from_projections(q: jax.Array, k: jax.Array, v: jax.Array) -> jax.Arra
     return jnp.mean(jnp.einsum("...lk,...k->...l", a, v), axis=-1)
 
 
-def span_basis(tokens: jax.Array) -> jax.Array:
-    """[T, d] training tokens -> Q [d, min(T, d)] with orthonormal columns spanning them.
-
-    Why (the span shortcut of full-batch GD): every gradient of a loss of the projections
-    X W is X^T G, so it lies in span(Q). Writing W = W_0 + Q B and running GD on B,
-        B <- B - eta Q^T grad_W L   =>   W <- W - eta Q Q^T grad_W L = W - eta grad_W L,
-    which is GD on W exactly (Q Q^T X^T = X^T). The training projections cost
-    X W = X W_0 + (X Q) B: T x T x d_h per step instead of T x d x d_h, a factor d / T
-    fewer FLOPs. Householder QR gives orthonormal columns even when tokens repeat (the
-    signal token of every sample of one class is the same vector).
-    """
-    q, _ = jnp.linalg.qr(tokens.T)  # [d, T]
-    return q
-
-
 def apply_plain(params: AttentionParams, w_o: jax.Array, x: jax.Array) -> jax.Array:
     """The same f(X) computed literally as (1/M) 1^T A (X W_V) w_O — the reference form."""
     a = attention(params, x)
@@ -91,40 +76,93 @@ def apply_plain(params: AttentionParams, w_o: jax.Array, x: jax.Array) -> jax.Ar
     return jnp.mean(out, axis=-1)
 
 
-class SpanParams(NamedTuple):
-    """Trainable coordinates of the span form: W_Q = W_Q0 + Q b_q, W_K = W_K0 + Q b_k; W_V as is."""
+class DualParams(NamedTuple):
+    """Trainable coordinates of the token-space (dual) form of full-batch GD, for training
+    tokens X [T, d] (T = N M): W_Q = W_Q0 + X^T a_q, W_K = W_K0 + X^T a_k, W_V = W_V0 + X^T a_v w_O^T."""
 
-    b_q: jax.Array  # [r, d_h], r = min(T, d)
-    b_k: jax.Array  # [r, d_h]
-    w_v: jax.Array  # [d, d_v]
+    a_q: jax.Array  # [T, d_h]
+    a_k: jax.Array  # [T, d_h]
+    a_v: jax.Array  # [T]
 
 
-def to_span(params: AttentionParams, x_train: jax.Array) -> tuple[SpanParams, dict[str, jax.Array]]:
-    """Plain params and training tokens x_train [N, M, d] -> (span coordinates at
-    B = 0, the frozen arrays of the span form: basis Q [d, T], x_basis = X Q [T, T], the
-    initial projections p_q0 = X W_Q0, p_k0 = X W_K0 [T, d_h] and w_q0, w_k0)."""
+class DualFrozen(NamedTuple):
+    """What the dual form needs of the training tokens, computed once per run (see ``to_dual``)."""
+
+    gram: jax.Array  # X X^T [T, T]
+    p_q0: jax.Array  # X W_Q0 [T, d_h]
+    p_k0: jax.Array  # X W_K0 [T, d_h]
+    v0: jax.Array  # X W_V0 w_O [T]
+    wo_sq: jax.Array  # |w_O|^2, scalar
+
+
+def to_dual(params: AttentionParams, w_o: jax.Array, x_train: jax.Array) -> tuple[DualParams, DualFrozen]:
+    """Plain init and training samples x_train [N, M, d] -> (dual coordinates at a = 0, frozen arrays).
+
+    Why (full-batch GD never leaves the token span). The training loss depends on the
+    weights only through the projections P = X W_Q, K = X W_K, v = X u (u = W_V w_O), so
+        grad_{W_Q} L = X^T G_P,   grad_{W_K} L = X^T G_K,   grad_{W_V} L = X^T g_v w_O^T
+    with G_P = dL/dP [T, d_h], G_K = dL/dK, g_v = dL/dv [T]. GD on the weights therefore
+    stays of the form W = W_0 + X^T a and is, in the coefficients a,
+        a_q <- a_q - eta G_P,   a_k <- a_k - eta G_K,   a_v <- a_v - eta g_v,
+    while the projections the loss needs are
+        P = X W_Q0 + G a_q,   K = X W_K0 + G a_k,   v = X u_0 + |w_O|^2 G a_v,   G = X X^T.
+    A step then costs T x T x d_h per projection instead of T x d x d_h (d / T fewer FLOPs)
+    and never touches d. No basis, no factorisation: exact in exact arithmetic for any T,
+    repeated tokens included (the coefficients are not unique then; the weights are).
+    ``dual_projections`` makes autodiff report exactly (G_P, G_K, g_v) as the gradient of a,
+    so plain SGD on DualParams (and only plain SGD: the map is not an isometry) is GD on W.
+    """
     x = x_train.reshape(-1, x_train.shape[-1])  # [T, d]
-    basis = span_basis(x)
-    r, d_h = basis.shape[1], params.w_q.shape[1]  # r = min(T, d): no saving once T >= d
-    frozen = dict(basis=basis, x_basis=x @ basis, p_q0=x @ params.w_q, p_k0=x @ params.w_k,
-                  w_q0=params.w_q, w_k0=params.w_k)
-    zeros = jnp.zeros((r, d_h), params.w_q.dtype)
-    return SpanParams(b_q=zeros, b_k=zeros, w_v=params.w_v), frozen
+    t, d_h = x.shape[0], params.w_q.shape[1]
+    frozen = DualFrozen(gram=x @ x.T, p_q0=x @ params.w_q, p_k0=x @ params.w_k, v0=x @ (params.w_v @ w_o),
+                        wo_sq=w_o @ w_o)
+    zeros = jnp.zeros((t, d_h), params.w_q.dtype)
+    return DualParams(a_q=zeros, a_k=zeros, a_v=jnp.zeros((t,), params.w_q.dtype)), frozen
 
 
-def from_span(sp: SpanParams, frozen: dict[str, jax.Array]) -> AttentionParams:
-    """The plain parameters W = W_0 + Q B (for observables; d x T x d_h per call)."""
-    return AttentionParams(w_q=frozen["w_q0"] + frozen["basis"] @ sp.b_q,
-                           w_k=frozen["w_k0"] + frozen["basis"] @ sp.b_k, w_v=sp.w_v)
+@jax.custom_vjp
+def _lift(base: jax.Array, kernel: jax.Array, a: jax.Array) -> jax.Array:
+    """base + kernel @ a, whose gradient with respect to a is reported as the cotangent itself
+    (dL/d(output)): the coefficients of the weight gradient, see ``to_dual``."""
+    return base + kernel @ a
 
 
-def apply_span(sp: SpanParams, frozen: dict[str, jax.Array], w_o: jax.Array, x_train: jax.Array) -> jax.Array:
-    """f on the training samples x_train [N, M, d] -> [N], in span coordinates: the projections
-    X W_Q = p_q0 + (X Q) b_q cost T x T x d_h instead of T x d x d_h."""
-    n, m, _ = x_train.shape
-    q = (frozen["p_q0"] + frozen["x_basis"] @ sp.b_q).reshape(n, m, -1)  # [N, M, d_h]
-    k = (frozen["p_k0"] + frozen["x_basis"] @ sp.b_k).reshape(n, m, -1)
-    return apply_from_projections(q, k, x_train @ (sp.w_v @ w_o))
+def _lift_fwd(base, kernel, a):
+    return _lift(base, kernel, a), (base, kernel)
+
+
+def _lift_bwd(res, g):
+    base, kernel = res
+    return jnp.zeros_like(base), jnp.zeros_like(kernel), g
+
+
+_lift.defvjp(_lift_fwd, _lift_bwd)
+
+
+def dual_projections(dp: DualParams, frozen: DualFrozen) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Training projections (P [T, d_h], K [T, d_h], v [T]) from the dual coordinates.
+
+    Their gradient with respect to ``dp`` is (dL/dP, dL/dK, dL/dv): the coefficients of the
+    weight gradient, not the Euclidean gradient of a (which would be G dL/dP); see ``to_dual``.
+    """
+    p = _lift(frozen.p_q0, frozen.gram, dp.a_q)
+    k = _lift(frozen.p_k0, frozen.gram, dp.a_k)
+    v = _lift(frozen.v0, frozen.wo_sq * frozen.gram, dp.a_v)
+    return p, k, v
+
+
+def dual_projections_of(dp: DualParams, frozen: DualFrozen, cross: jax.Array, base: tuple) -> tuple:
+    """Projections of other tokens Z (a test set): Z W = Z W_0 + (Z X^T) a. cross = Z X^T [S, T],
+    base = (Z W_Q0, Z W_K0, Z u_0). Not differentiated (observables only)."""
+    p0, k0, v0 = base
+    return p0 + cross @ dp.a_q, k0 + cross @ dp.a_k, v0 + frozen.wo_sq * (cross @ dp.a_v)
+
+
+def from_dual(dp: DualParams, params0: AttentionParams, w_o: jax.Array, x_train: jax.Array) -> AttentionParams:
+    """The plain weights W = W_0 + X^T a (d x T x d_h per call: for tests and inspection)."""
+    xt = x_train.reshape(-1, x_train.shape[-1]).T  # [d, T]
+    return AttentionParams(w_q=params0.w_q + xt @ dp.a_q, w_k=params0.w_k + xt @ dp.a_k,
+                           w_v=params0.w_v + jnp.outer(xt @ dp.a_v, w_o))
 
 
 def logistic_loss(margin: jax.Array) -> jax.Array:

@@ -68,47 +68,96 @@ def _sample(key, n, cfg):
                                signal="orthogonal", orthogonal_noise=cfg.orthogonal_noise)
 
 
-def setup(key, cfg):
+def setup_plain(key, cfg):
+    """(AttentionParams, data with the raw train and test samples): the weights as trained literally."""
     k_init, k_train, k_test = jax.random.split(key, 3)
     params, w_o = attention.init(k_init, cfg.d, cfg.d_h, cfg.d_v, cfg.shrink)
     train, test = _sample(k_train, cfg.N, cfg), _sample(k_test, cfg.n_test, cfg)
     return params, dict(w_o=w_o, x=train.x, y=train.y, x_test=test.x, y_test=test.y)
 
 
-def _mean_loss(params, w_o, x, y):
-    return jnp.mean(attention.logistic_loss(y * attention.apply(params, w_o, x)))
+def _projections(params, w_o, x):
+    """Token projections (X W_Q, X W_K, X W_V w_O) of tokens x [..., d]."""
+    return x @ params.w_q, x @ params.w_k, x @ (params.w_v @ w_o)
 
 
-def loss(params, data, cfg, key):
+def _mean_loss(proj, y):
+    """Mean logistic loss from the projections (q, k, v) [n, M, ...] of samples with labels y [n]."""
+    return jnp.mean(attention.logistic_loss(y * attention.apply_from_projections(*proj)))
+
+
+def loss_plain(params, data, cfg, key):
     del cfg, key  # full-batch GD on the fixed training set
-    return _mean_loss(params, data["w_o"], data["x"], data["y"])
+    return _mean_loss(_projections(params, data["w_o"], data["x"]), data["y"])
 
 
-def observe(params, data, cfg):
-    """Losses, 0-1 test error and the five panels' quantities on training sample 0 (y = +1).
+def _observe(train, test, y, y_test):
+    """Losses, 0-1 test error and the five panels' quantities on training sample 0 (y = +1),
+    from the projections (q, k, v) [n, M, ...] of the training and the test samples.
 
-    Token order of a sample: 0 signal, 1 strong noise xi_2, 2 first weak noise xi_3.
+    Token order of a sample: 0 signal mu_+, 1 strong noise xi_2, 2 first weak noise xi_3, so
+    mu_+^T W_V w_O = v[0, 0] and a^T W_Q W_K^T b = q[0, a] . k[0, b].
     """
-    w_o = data["w_o"]
-    test_out = attention.apply(params, w_o, data["x_test"])
-    x0 = data["x"][0]  # [M, d]
-    mu_p, xi2, xi3 = x0[0], x0[1], x0[2]
-    a0 = attention.attention(params, x0).mean(axis=0)  # attention averaged over query rows
-    u = params.w_v @ w_o  # [d]
-    qk = lambda a, b: (a @ params.w_q) @ (b @ params.w_k)  # noqa: E731  a^T W_Q W_K^T b
+    q, k, v = (p[0] for p in train)  # sample 0: [M, d_h], [M, d_h], [M]
+    a0 = jax.nn.softmax(q @ k.T, axis=-1).mean(axis=0)  # attention averaged over query rows
+    test_out = attention.apply_from_projections(*test)
     return dict(
-        train_loss=_mean_loss(params, w_o, data["x"], data["y"]),
-        test_loss=jnp.mean(attention.logistic_loss(data["y_test"] * test_out)),
-        test_error=jnp.mean(jnp.sign(test_out) != data["y_test"]),
+        train_loss=_mean_loss(train, y),
+        test_loss=jnp.mean(attention.logistic_loss(y_test * test_out)),
+        test_error=jnp.mean(jnp.sign(test_out) != y_test),
         attn_signal=a0[0],
         attn_strong_noise=a0[1],
-        value_signal=mu_p @ u,
-        value_strong_noise=xi2 @ u,
-        qk_signal_signal=qk(mu_p, mu_p),
-        qk_signal_noise=qk(mu_p, xi2),
-        qk_weak_signal=qk(xi3, mu_p),
-        qk_weak_noise=qk(xi3, xi2),
+        value_signal=v[0],
+        value_strong_noise=v[1],
+        qk_signal_signal=q[0] @ k[0],
+        qk_signal_noise=q[0] @ k[1],
+        qk_weak_signal=q[2] @ k[0],
+        qk_weak_noise=q[2] @ k[1],
     )
+
+
+def observe_plain(params, data, cfg):
+    del cfg
+    w_o = data["w_o"]
+    return _observe(_projections(params, w_o, data["x"]), _projections(params, w_o, data["x_test"]),
+                    data["y"], data["y_test"])
+
+
+# The literal computation: GD on W_Q, W_K, W_V. The reference the dual form is tested against.
+PLAIN_PROBLEM = Problem(setup=setup_plain, loss=loss_plain, observe=observe_plain,
+                        stop_below=lambda cfg: cfg.stop_loss)
+
+
+def setup(key, cfg):
+    """The same runs in the token-space form of GD (models/attention.py, ``to_dual``): the
+    trainable state is the coefficients a of W = W_0 + X^T a, and what a step needs of the
+    data is the Gram matrix X X^T and the initial projections; the test set enters through
+    its cross kernel X_test X^T and its own initial projections. No array of size d is left
+    after set-up."""
+    params, raw = setup_plain(key, cfg)
+    dp, frozen = attention.to_dual(params, raw["w_o"], raw["x"])
+    d = cfg.d
+    x, z = raw["x"].reshape(-1, d), raw["x_test"].reshape(-1, d)
+    return dp, dict(frozen=frozen, y=raw["y"], y_test=raw["y_test"], cross=z @ x.T,
+                    test_base=_projections(params, raw["w_o"], z))
+
+
+def _dual_train(dp, data, cfg):
+    n, m = cfg.N, cfg.M
+    p, k, v = attention.dual_projections(dp, data["frozen"])
+    return p.reshape(n, m, -1), k.reshape(n, m, -1), v.reshape(n, m)
+
+
+def loss(dp, data, cfg, key):
+    del key  # full-batch GD on the fixed training set
+    return _mean_loss(_dual_train(dp, data, cfg), data["y"])
+
+
+def observe(dp, data, cfg):
+    n, m = cfg.n_test, cfg.M
+    p, k, v = attention.dual_projections_of(dp, data["frozen"], data["cross"], data["test_base"])
+    test = p.reshape(n, m, -1), k.reshape(n, m, -1), v.reshape(n, m)
+    return _observe(_dual_train(dp, data, cfg), test, data["y"], data["y_test"])
 
 
 PROBLEM = Problem(setup=setup, loss=loss, observe=observe, stop_below=lambda cfg: cfg.stop_loss)

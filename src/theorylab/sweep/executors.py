@@ -4,7 +4,10 @@
         train and store every chunk in ``todo`` (a list of engine.chunking.Chunk), calling
         ``on_done(stats)`` on the driver once per finished chunk, in completion order.
 
-* ``LocalExecutor``: in-process, chunk after chunk (the default).
+* ``LocalExecutor``: in-process, ``workers`` chunks at a time in threads (default 2): one XLA
+  CPU program leaves cores idle (its loop control, small fusions and the data draw run on
+  one thread), so two side by side finish a sweep sooner; chunks of different programs go
+  first, so those compile side by side too.
 * ``RayExecutor``: Ray core, one task per chunk (never one per run); each task rebuilds the
   plan from the ``SweepJob`` and writes its shard and manifest entry into the shared run
   directory. ``address`` joins an existing cluster; without it a local one starts (or one
@@ -19,6 +22,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -38,9 +42,44 @@ def _require(module: str, message: str) -> None:
 class LocalExecutor:
     name = "local"
 
+    def __init__(self, workers: int = 2):
+        if workers < 1:
+            raise ConfigError(f"--workers = {workers}; expected int >= 1")
+        self.workers = workers
+
     def run(self, job: SweepJob, problem, todo, on_done: OnDone) -> None:
-        for ch in todo:
-            on_done(run_chunk(problem, ch, Path(job.run_dir)))
+        run_dir = Path(job.run_dir)
+        if self.workers == 1:
+            for ch in todo:
+                on_done(run_chunk(problem, ch, run_dir))
+            return
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        order = iter(interleave_programs(todo))
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="theorylab-chunk") as pool:
+            # keep `workers` chunks in flight; on_done runs here, on the driver's thread
+            pending = {pool.submit(run_chunk, problem, ch, run_dir) for ch in itertools.islice(order, self.workers)}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    on_done(fut.result())  # re-raises a chunk's error; the pool drains on exit
+                    nxt = next(order, None)
+                    if nxt is not None:
+                        pending.add(pool.submit(run_chunk, problem, nxt, run_dir))
+
+
+def interleave_programs(todo: list) -> list:
+    """Chunks reordered round-robin over their static configs (one compiled program each), so
+    the first chunks started need different programs: with several workers those compile in
+    parallel instead of every worker waiting for the one program of the first group."""
+    groups: dict[str, list] = {}
+    for ch in todo:
+        groups.setdefault(ch.static_key, []).append(ch)
+    out, queues = [], list(groups.values())
+    while queues:
+        out.extend(q.pop(0) for q in queues)
+        queues = [q for q in queues if q]
+    return out
 
 
 class RayExecutor:
