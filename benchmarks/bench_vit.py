@@ -11,12 +11,13 @@ sides alternately.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 
 import numpy as np
 
-from benchmarks import common, vit_span
+from benchmarks import common
 from benchmarks.vit_torch import train_run
 from theorylab.papers import vit_benign
 
@@ -24,7 +25,7 @@ from theorylab.papers import vit_benign
 def model_flops_per_step(N: int, M: int, d: int, d_h: int, d_v: int) -> dict[str, float]:
     """FLOPs of one GD step of one run (forward + backward, matmuls and the softmax).
 
-    theorylab's form (values through u = W_V w_O, models/attention.py), per sample X [M, d]:
+    Plain form (values through u = W_V w_O, models/attention.py), per sample X [M, d]:
       forward  Q = X W_Q, K = X W_K           2 * 2 M d d_h
                S = Q K^T                       2 M^2 d_h
                v = X u, A v                    2 M d + 2 M^2
@@ -35,28 +36,37 @@ def model_flops_per_step(N: int, M: int, d: int, d_h: int, d_v: int) -> dict[str
     per run: u = W_V w_O and dW_V = du w_O^T   2 d d_v + d d_v;  SGD update 2 (2 d d_h + d d_v).
     The literal form (the baseline's (X W_V) w_O) adds per sample 2 M d d_v forward and
     2 M d d_v backward (dW_V = X^T dV) and drops the u terms.
-    The span form (benchmarks/vit_span.py) replaces each T x d x d_h product (T = N M) by a
-    T x T x d_h one: 8 T^2 d_h instead of 8 T d d_h, and updates B [T, d_h] instead of W_Q, W_K.
+    The dual form (what theorylab runs; models/attention.py ``to_dual``), per run, T = N M:
+      P = P_0 + G a_q, K = K_0 + G a_k        2 * 2 T^2 d_h
+      v = v_0 + |w_O|^2 G a_v                  2 T^2 + T^2
+      S, A v, softmax and their backward       as above: N (6 M^2 d_h + 16 M^2)
+      the lift's backward is the identity; SGD update on a: 2 (2 T d_h + T).
     """
     per_sample = 8 * M * d * d_h + 6 * M * M * d_h + 4 * M * d + 16 * M * M
     per_run = 3 * d * d_v + 2 * (2 * d * d_h + d * d_v)
-    ours = N * per_sample + per_run
+    plain = N * per_sample + per_run
     literal = N * (per_sample + 4 * M * d * d_v + 2 * M * d_v) + 2 * (2 * d * d_h + d * d_v)
     t = N * M
-    span = ours - 8 * t * d * d_h + 8 * t * t * d_h - 2 * 2 * d * d_h + 2 * 2 * t * d_h
-    return dict(theorylab=float(ours), literal=float(literal), span=float(span))
+    dual = 4 * t * t * d_h + 3 * t * t + N * (6 * M * M * d_h + 16 * M * M) + 2 * (2 * t * d_h + t)
+    return dict(plain=float(plain), literal=float(literal), dual=float(dual))
 
 
-def span_extra_flops(N: int, M: int, d: int, d_h: int) -> float:
-    """Once per run in the span form: QR of X^T [d, T] (~4 d T^2), X Q, X W_0 (two), and
-    W = W_0 + Q B at each of the two observations (two per call)."""
-    t = N * M
-    return float(4 * d * t * t + 2 * t * d * t + 2 * 2 * t * d * d_h + 2 * 2 * 2 * d * t * d_h)
+def observe_flops(n_test: int, M: int, d: int, d_h: int, d_v: int, N: int, form: str) -> float:
+    """FLOPs of one observe. Plain: the test projections Z W (S = n_test M tokens) dominate;
+    dual: they come from the cross kernel, Z W = Z W_0 + (Z X^T) a (S x T x d_h)."""
+    s, t = n_test * M, N * M
+    heads = n_test * (2 * M * M * d_h + 2 * M * M)  # test scores and outputs
+    if form == "dual":
+        return float(2 * 2 * s * t * d_h + 2 * s * t + heads)
+    return float(2 * 2 * s * d * d_h + 2 * s * d + 2 * d * d_v + heads)
 
 
-def observe_flops(n_test: int, M: int, d: int, d_h: int, d_v: int) -> float:
-    """FLOPs of one observe: test forward (dominant) + train forward + the probes (small)."""
-    return float(n_test * (4 * M * d * d_h + 2 * M * M * d_h + 2 * M * d) + 2 * d * d_v)
+def dual_setup_flops(n_test: int, M: int, d: int, d_h: int, d_v: int, N: int) -> float:
+    """Once per run in the dual form: G = X X^T, X W_Q0, X W_K0, X u_0, and for the test set
+    Z X^T and Z W_Q0, Z W_K0, Z u_0 (S = n_test M test tokens)."""
+    s, t = n_test * M, N * M
+    return float(2 * t * t * d + 2 * 2 * t * d * d_h + 2 * t * d + 2 * d * d_v
+                 + 2 * s * t * d + 2 * 2 * s * d * d_h + 2 * s * d)
 
 
 def _baseline(pairs, limit: int | None = None):
@@ -92,7 +102,8 @@ def compare(ours: list[dict], base: list[dict]) -> dict:
                 mean_stop_step=float(ss_o.mean()))
 
 
-ARMS = {"theorylab": vit_benign.PHASE, "theorylab, span form": vit_span.SPAN_PHASE}
+PLAIN_PHASE = dataclasses.replace(vit_benign.PHASE, problem=vit_benign.PLAIN_PROBLEM)
+ARMS = {"theorylab": vit_benign.PHASE, "theorylab, plain form": PLAIN_PHASE}
 
 
 def _run_bench(name: str, resolved, reps: int, flops: dict | None = None) -> dict:
@@ -107,7 +118,7 @@ def _run_bench(name: str, resolved, reps: int, flops: dict | None = None) -> dic
         arms[arm] = dict(sweep=sweep, compile_s=compile_s, programs=sweep.programs, chunks=len(sweep.chunks),
                          first_run_s=time.perf_counter() - t0, batch_steps=sum(r.executed_steps for r in first))
         ours[arm] = _ours(first, sweep)
-    plain = arms["theorylab"]["sweep"]
+    plain = arms["theorylab, plain form"]["sweep"]  # its set-up holds the weights and samples
     pairs = [(ch, common.setup_arrays(plain.problem, ch)) for ch in plain.chunks]
     base = _baseline(pairs)
     for arm in arms:
@@ -129,7 +140,7 @@ def _run_bench(name: str, resolved, reps: int, flops: dict | None = None) -> dic
         out["baseline_gflops_per_s"] = flops["literal_total"] / out["baseline_s"] / 1e9
         for arm, a in arms.items():
             a["executed_gflops_per_s"] = flops["executed_total"][arm] / a["median_s"] / 1e9
-            a["model_gflops_per_s"] = flops["theorylab_total"] / a["median_s"] / 1e9
+            a["model_gflops_per_s"] = flops["plain_total"] / a["median_s"] / 1e9
     return out
 
 
@@ -151,12 +162,12 @@ def bench_compute(reps: int = 3) -> dict:
     c = res.base
     per = model_flops_per_step(c.N, c.M, c.d, c.d_h, c.d_v)
     runs, steps = len(COMPUTE_MUS), c.steps
-    obs = observe_flops(c.n_test, c.M, c.d, c.d_h, c.d_v) * 2 * runs  # step 0 and the end
-    total = per["theorylab"] * runs * steps + obs
-    span = per["span"] * runs * steps + obs + span_extra_flops(c.N, c.M, c.d, c.d_h) * runs
-    flops = dict(per_run_step=per, runs=runs, steps=steps, observe_total=obs, theorylab_total=total,
-                 literal_total=per["literal"] * runs * steps + obs,
-                 executed_total={"theorylab": total, "theorylab, span form": span})
+    obs = {f: observe_flops(c.n_test, c.M, c.d, c.d_h, c.d_v, c.N, f) * 2 * runs for f in ("plain", "dual")}
+    plain = per["plain"] * runs * steps + obs["plain"]
+    dual = per["dual"] * runs * steps + obs["dual"] + dual_setup_flops(c.n_test, c.M, c.d, c.d_h, c.d_v, c.N) * runs
+    flops = dict(per_run_step=per, runs=runs, steps=steps, observe_total=obs, plain_total=plain,
+                 literal_total=per["literal"] * runs * steps + obs["plain"],
+                 executed_total={"theorylab": dual, "theorylab, plain form": plain})
     return _run_bench("vit compute-bound (d=1024, M=16, N=20, 200 steps, 8 runs)", res, reps, flops)
 
 

@@ -127,9 +127,16 @@ class Sweep:
     compile_s: float
     programs: int
 
+    workers: int = 2  # chunks side by side, as `theorylab run`'s local executor does
+
     def run(self) -> list:
-        """Train every chunk; a list of ChunkResult (padding runs included)."""
-        return [fn(ch.keys(), ch.dyn()) for fn, ch in zip(self.fns, self.chunks)]
+        """Train every chunk, ``workers`` at a time in threads; ChunkResults in chunk order
+        (padding runs included)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            return list(pool.map(lambda i: self.fns[i](self.chunks[i].keys(), self.chunks[i].dyn()),
+                                 range(len(self.chunks))))
 
 
 def resolved_of(exp, preset: str, sets: dict | None = None, cells: tuple | None = None, seeds: int | None = None):

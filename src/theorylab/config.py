@@ -17,6 +17,7 @@ rebuilds a config with traced values for the dynamic fields.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import typing
@@ -43,12 +44,25 @@ def param(
 
 
 def fields(cfg_or_cls) -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(cfg_or_cls)}
+    """name -> dataclass field of a config class or instance (read-only: cached per class)."""
+    return _fields(cfg_or_cls if isinstance(cfg_or_cls, type) else type(cfg_or_cls))
+
+
+@functools.lru_cache(maxsize=None)
+def _fields(cls) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
 
 
 def _field_type(cls, name: str) -> type:
-    hints = typing.get_type_hints(cls)
-    return hints[name]
+    return _type_hints(cls)[name]
+
+
+@functools.lru_cache(maxsize=None)
+def _type_hints(cls) -> dict[str, type]:
+    """Resolved annotations of a config class, once per class: ``typing.get_type_hints``
+    evaluates every annotation string anew (~0.25 ms), and a 10,000-run grid validates
+    every field of every run (it was 67 s of a paper-preset launch)."""
+    return typing.get_type_hints(cls)
 
 
 def static_names(cls) -> tuple[str, ...]:
