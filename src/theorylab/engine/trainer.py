@@ -59,6 +59,8 @@ class Problem:
     observe(params, data, cfg) -> dict of arrays: the quantities the theory talks about.
     optimizer(cfg) -> optax.GradientTransformation (default: plain GD with step cfg.lr).
     stop_below(cfg) -> scalar or None: stop a run once its training objective is below it.
+    observe_initial(params, data, cfg) -> the same dict as observe, at step 0 only, for a
+        problem that can compute it cheaper from what setup returned (default: observe).
     """
 
     setup: Callable[..., tuple[Any, Any]]
@@ -66,6 +68,7 @@ class Problem:
     observe: Callable[..., dict[str, jax.Array]]
     optimizer: Callable[[Any], optax.GradientTransformation] = lambda cfg: optax.sgd(cfg.lr)
     stop_below: Callable[[Any], Any] | None = None
+    observe_initial: Callable[..., dict[str, jax.Array]] | None = None
 
 
 class RunState(NamedTuple):
@@ -125,6 +128,9 @@ def build_program(problem: Problem, static_cfg, dyn_names: tuple[str, ...], step
     def observe_one(s: RunState):
         return problem.observe(s.params, s.data, cfg_of(s.dyn))
 
+    def observe_initial_one(s: RunState):
+        return (problem.observe_initial or problem.observe)(s.params, s.data, cfg_of(s.dyn))
+
     def step_one(s: RunState, t):
         cfg = cfg_of(s.dyn)
         opt = problem.optimizer(cfg)
@@ -149,7 +155,7 @@ def build_program(problem: Problem, static_cfg, dyn_names: tuple[str, ...], step
 
     def program(keys, dyn):
         state = jax.vmap(setup_one)(keys, dyn)
-        obs0 = observe_all(state)
+        obs0 = jax.vmap(observe_initial_one)(state)
 
         def block(carry, _):
             state, t0, executed, last_obs = carry

@@ -142,10 +142,14 @@ def setup(key, cfg):
                     test_base=_projections(params, raw["w_o"], z))
 
 
+def _per_sample(proj, n, m):
+    """Flat token projections (q [n M, d_h], k [n M, d_h], v [n M]) -> per sample [n, M, ...]."""
+    q, k, v = proj
+    return q.reshape(n, m, -1), k.reshape(n, m, -1), v.reshape(n, m)
+
+
 def _dual_train(dp, data, cfg):
-    n, m = cfg.N, cfg.M
-    p, k, v = attention.dual_projections(dp, data["frozen"])
-    return p.reshape(n, m, -1), k.reshape(n, m, -1), v.reshape(n, m)
+    return _per_sample(attention.dual_projections(dp, data["frozen"]), cfg.N, cfg.M)
 
 
 def loss(dp, data, cfg, key):
@@ -154,13 +158,22 @@ def loss(dp, data, cfg, key):
 
 
 def observe(dp, data, cfg):
-    n, m = cfg.n_test, cfg.M
-    p, k, v = attention.dual_projections_of(dp, data["frozen"], data["cross"], data["test_base"])
-    test = p.reshape(n, m, -1), k.reshape(n, m, -1), v.reshape(n, m)
-    return _observe(_dual_train(dp, data, cfg), test, data["y"], data["y_test"])
+    test = attention.dual_projections_of(dp, data["frozen"], data["cross"], data["test_base"])
+    return _observe(_dual_train(dp, data, cfg), _per_sample(test, cfg.n_test, cfg.M), data["y"], data["y_test"])
 
 
-PROBLEM = Problem(setup=setup, loss=loss, observe=observe, stop_below=lambda cfg: cfg.stop_loss)
+def observe_initial(dp, data, cfg):
+    """observe at step 0, where a = 0: the projections are the initial ones setup computed
+    (saves the S x T x d_h test products of one observe; S = n_test M test tokens)."""
+    del dp
+    fr = data["frozen"]
+    train = _per_sample((fr.p_q0, fr.p_k0, fr.v0), cfg.N, cfg.M)
+    test = _per_sample(data["test_base"], cfg.n_test, cfg.M)
+    return _observe(train, test, data["y"], data["y_test"])
+
+
+PROBLEM = Problem(setup=setup, loss=loss, observe=observe, stop_below=lambda cfg: cfg.stop_loss,
+                  observe_initial=observe_initial)
 
 
 # ---------------------------------------------------------------------------------------
@@ -281,7 +294,7 @@ def phase_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
     pivot = lambda col: cells.pivot(index="N", columns="snr", values=col).loc[n_vals, snr_vals].to_numpy()  # noqa: E731
     axis = f"SNR = |mu| / (sigma_{resolved.base.snr_noise} sqrt(d))"
     curve = None if c is None else (lambda s: theory.boundary_n(s, c))
-    curve_label = "" if c is None else f"N SNR$^2$ = {c:.3g}" + ("" if c_theory else " (fitted)")
+    curve_label = "" if c is None else f"N SNR$^2$ = {c:.4g}" + ("" if c_theory else " (fitted)")
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
     heatmap(axes[0], snr_vals, n_vals, pivot("test_loss"), vmin=0, vmax=0.75, label="test loss",
             curve=curve, curve_label=curve_label)
@@ -319,7 +332,7 @@ def phase_theory_curve(x: str, y: str, df: pd.DataFrame, resolved: Resolved):
     if c is None:
         return None
     k2 = float(df[sig].iloc[0]) ** 2 * float(df["d"].iloc[0])  # (sigma sqrt(d))^2
-    label = f"N SNR$^2$ = {c:.3g}" + ("" if _paper_c(resolved) else " (fitted)")
+    label = f"N SNR$^2$ = {c:.4g}" + ("" if _paper_c(resolved) else " (fitted)")
     if x == "mu_norm":
         return (lambda mu: c * k2 / np.asarray(mu, float) ** 2), label
     return (lambda n: np.sqrt(c * k2 / np.asarray(n, float))), label
