@@ -4,6 +4,11 @@ A one-layer softmax attention with frozen readout, trained by full-batch GD on t
 loss over signal-noise patches, overfits benignly when N * SNR^2 is large and harmfully (test
 loss at ln 2) when it is small. Source of every number: ../shared/specs/vit_benign.md.
 
+Training runs in the token-space (dual) form of full-batch GD (models/attention.py,
+``to_dual``): the same runs as GD on W_Q, W_K, W_V (``PLAIN_PROBLEM``, the reference it is
+tested against), at T x T x d_h instead of T x d x d_h per projection and step (T = N M).
+It holds for plain full-batch GD only: a new optimizer or minibatches need PLAIN_PROBLEM.
+
 Experiments:
   vit-benign/phase     test loss over (N, |mu|) with the curve N * SNR^2 = c (Figure 1)
   vit-benign/dynamics  the five tracked quantities for a benign and a harmful run (appendix)
