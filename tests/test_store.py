@@ -86,11 +86,12 @@ def _toy_job(run_dir, max_chunk):
 
 
 def test_runner_numbers_match_the_closed_form_and_rechunking_leaves_no_duplicates(tmp_path):
+    from theorylab.sweep.executors import LocalExecutor
     from theorylab.sweep.progress import LogProgress
     from theorylab.sweep.runner import execute
 
     a, b = tmp_path / "a", tmp_path / "b"
-    t = execute(_toy_job(a, 4), progress=LogProgress())  # 12 runs -> 3 chunks of 4
+    t = execute(_toy_job(a, 4), LocalExecutor(), LogProgress())  # 12 runs -> 3 chunks of 4
     assert (t["runs"], t["chunks"], t["chunks_skipped"]) == (12, 3, 0)
     df = store(a)
     d0 = df[df["step"] == 0].set_index("run_id")["dist"]
@@ -99,10 +100,10 @@ def test_runner_numbers_match_the_closed_form_and_rechunking_leaves_no_duplicate
         want = (1 - 2 * rows["lr"]) ** (2 * step) * d0.loc[rows.index]
         np.testing.assert_allclose(rows["dist"], want, rtol=2e-4, atol=1e-9)
     # the same config cut into other chunks: the old shards are dropped, nothing duplicated
-    t = execute(_toy_job(a, 6), progress=LogProgress())
+    t = execute(_toy_job(a, 6), LocalExecutor(), LogProgress())
     assert (t["chunks"], t["chunks_skipped"]) == (2, 0)
     assert len(manifest.load(a)) == 2 and len(list((a / "runs").glob("*.parquet"))) == 2
-    execute(_toy_job(b, 6), progress=LogProgress())
+    execute(_toy_job(b, 6), LocalExecutor(), LogProgress())
     pd_df = store(a)
     assert not pd_df.duplicated(["run_id", "step"]).any() and pd_df["run_id"].nunique() == 12
     assert_same_store(a, b, 12)

@@ -26,7 +26,6 @@ One chunk of R runs that share their static config becomes one XLA program:
 from __future__ import annotations
 
 import dataclasses
-import enum
 import hashlib
 import os
 import threading
@@ -39,13 +38,7 @@ import numpy as np
 import optax
 
 from theorylab.config import static_names
-
-
-class StopReason(enum.IntEnum):
-    RUNNING = 0
-    CONVERGED = 1  # the training objective fell below the stop threshold
-    DIVERGED = 2  # a non-finite loss, gradient or update
-    BUDGET = 3  # reached the step budget
+from theorylab.stop_reasons import StopReason
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,12 +240,17 @@ def compile_chunk(problem: Problem, static_cfg, dyn_names: tuple[str, ...], n_ru
     """Ahead-of-time compile the chunk program for R = n_runs; returns (run_fn, compile_s).
 
     ``run_fn(keys [R, 2], dyn {name: [R]}) -> ChunkResult``. Compiled programs are cached on
-    the problem, every static field of the config and R, so equal-shaped chunks compile once;
-    across processes they persist on disk (``disk_cache_dir``), so compile_s is then the
-    time to load one.
+    the problem, every static field of the config, R and the float width, so equal-shaped
+    chunks compile once; across processes they persist on disk (``disk_cache_dir``), so
+    compile_s is then the time to load one.
+
+    The key holds the Problem object itself (compared by its functions), never its address:
+    the cache keeps every Problem it has compiled for alive, so a Problem created later can
+    never be handed another Problem's program through a recycled ``id``.
     """
     static = tuple((n, getattr(static_cfg, n)) for n in static_names(type(static_cfg)))
-    full_key = (id(problem), type(static_cfg), static, n_runs, steps, log_every, dyn_names)
+    full_key = (problem, type(static_cfg), static, n_runs, steps, log_every, dyn_names,
+                bool(jax.config.jax_enable_x64))
     with _key_lock(full_key):
         if full_key in _CACHE:
             return _CACHE[full_key], 0.0

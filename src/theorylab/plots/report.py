@@ -1,8 +1,9 @@
 """report.html: one self-contained page per run directory.
 
 Figures are embedded as base64 PNG, styles inline, no external resource of any kind, so the
-page can be mailed or archived as one file. Sections: claims (statement, predicted,
-measured, tolerance, verdict), figures, timing, sweep axes, versions and platform, and the
+page can be mailed or archived as one file. Red banners first when runs diverged
+unexpectedly or a claims / figures function failed; then sections: claims (statement, predicted,
+measured, tolerance, verdict), figures, runs by stop reason per cell, timing, sweep axes, versions and platform, and the
 resolved config (base table, then the full JSON).
 
 A few lines of inline script record on ``<body>`` how many figures decoded
@@ -35,6 +36,26 @@ def _kv_table(table_id: str, items: dict[str, Any]) -> str:
     return f"<table id='{table_id}'>{rows}</table>"
 
 
+def _banners(summary: dict[str, Any]) -> str:
+    """Red banners for what makes the verdicts untrustworthy: diverged runs, failed functions."""
+    out = []
+    diverged = summary.get("diverged") or {}
+    if diverged:
+        cells = ", ".join(f"{c} ({n})" for c, n in diverged.items())
+        out.append(f"<div class='banner' id='diverged-banner'>{sum(diverged.values())} runs DIVERGED (left out of "
+                   f"the claims and figures; theorylab check fails) in cells: {esc(cells)}</div>")
+    for cell, why in (summary.get("expected_divergence") or {}).items():
+        n = (summary.get("stops") or {}).get(cell, {}).get("diverged", 0)
+        if n:
+            out.append(f"<div class='banner expected'>{n} runs diverged in cell {esc(cell)}, as the experiment "
+                       f"expects: {esc(why)}</div>")
+    for name, err in (summary.get("figure_errors") or {}).items():
+        out.append(f"<div class='banner figure-error'>figure {esc(name)} could not be drawn: {esc(err)}</div>")
+    if any(c["id"] == "claims-error" for c in summary.get("claims", [])):
+        out.append("<div class='banner claims-error'>the claims function raised: see the claims table</div>")
+    return "".join(out)
+
+
 def render(title: str, summary: dict[str, Any], config: dict[str, Any], figures: dict[str, Path]) -> str:
     """The page. ``config`` is config.json (resolved, sweep, versions); figures: name -> PNG."""
     claims = summary["claims"]
@@ -49,6 +70,13 @@ def render(title: str, summary: dict[str, Any], config: dict[str, Any], figures:
         f"{base64.b64encode(Path(p).read_bytes()).decode()}'/><figcaption>{esc(name)}</figcaption></figure>"
         for name, p in figures.items()
     )
+    banner = _banners(summary)
+    stops = summary.get("stops") or {}
+    reasons = sorted({r for v in stops.values() for r in v})
+    stops_html = ("<table id='stops'><tr><th>cell</th>" + "".join(f"<th>{esc(r)}</th>" for r in reasons) + "</tr>"
+                  + "".join(f"<tr class='{'diverged' if v.get('diverged') else ''}'><td>{esc(cell)}</td>"
+                            + "".join(f"<td>{v.get(r, 0)}</td>" for r in reasons) + "</tr>" for cell, v in stops.items())
+                  + "</table>") if stops else ""
     n_hold = sum(c["holds"] is True for c in claims)
     n_fail = sum(c["holds"] is False for c in claims)
     resolved = config.get("resolved", {})
@@ -68,14 +96,17 @@ td, th {{ border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; text-al
 tr.holds td.verdict {{ color: #106010; }} tr.FAILS td.verdict {{ color: #b00000; }}
 tr.not-tested td.verdict {{ color: #777; }}
 img {{ max-width: 100%; border: 1px solid #eee; }}
+.banner {{ background: #b00000; color: white; padding: 0.8em 1em; font-weight: bold; margin: 1em 0; }}
+.banner.expected {{ background: #8a6d00; }} tr.diverged td {{ background: #fbe3e3; }}
 pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 0.85em; }}
 </style></head><body data-figures="{len(figures)}">
 <h1>{esc(title)}</h1>
-<p id="verdicts">{n_hold} claims hold, {n_fail} fail, {len(claims) - n_hold - n_fail} not tested at this preset.</p>
+{banner}<p id="verdicts">{n_hold} claims hold, {n_fail} fail, {len(claims) - n_hold - n_fail} not tested at this preset.</p>
 <h2>Claims</h2>
 <table id="claims"><thead><tr><th>id</th><th>statement</th><th>predicted</th><th>measured</th>
 <th>tolerance</th><th>verdict</th><th>note</th></tr></thead><tbody>{rows}</tbody></table>
 <h2>Figures</h2>{figs}
+<h2>Runs by stop reason</h2>{stops_html}
 <h2>Timing</h2>{_kv_table("timing", summary.get("timing", {}))}
 <h2>Sweep</h2>{grid}{sweep_html}
 <h2>Versions</h2>{_kv_table("versions", versions)}

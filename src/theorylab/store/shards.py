@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from theorylab.config import ConfigError, to_dict
-from theorylab.engine.trainer import StopReason
+from theorylab.stop_reasons import name_of
 from theorylab.store import manifest
 
 RUNS_DIR = "runs"
@@ -44,9 +44,7 @@ def chunk_table(chunk, result) -> pa.Table:
         cols[name] = np.repeat([getattr(r.cfg, name) for r in chunk.runs], n_log)
     cols["step"] = np.tile(result.log_steps, n_real).astype(np.int64)
     cols["stop_step"] = np.repeat(result.stop_step[:n_real], n_log).astype(np.int64)
-    cols["stop_reason"] = np.repeat(
-        [StopReason(int(v)).name.lower() for v in result.stop_reason[:n_real]], n_log
-    )
+    cols["stop_reason"] = np.repeat([name_of(v) for v in result.stop_reason[:n_real]], n_log)
     for name, arr in result.obs.items():
         arr = np.asarray(arr)[:, :n_real]  # [n_log, R, ...]
         arr = np.swapaxes(arr, 0, 1).reshape(n_real * n_log, *arr.shape[2:]).astype(np.float64)

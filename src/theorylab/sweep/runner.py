@@ -6,11 +6,16 @@ executor (``sweep/executors.py``). Whoever trains a chunk also stores it (``run_
 Ray task or a SLURM array task writes its shard and manifest entry into the shared run
 directory itself, so a driver killed mid-sweep loses nothing that finished.
 
-What a worker receives is a ``SweepJob``: plain data (experiment name, resolved config as
-JSON, run directory, chunking knobs) plus ``lookup``, a top-level function that maps the
-experiment name to ``(Config class, Problem)``. The command line passes
-``theorylab.registry.lookup``; pickled by reference, it is imported in the worker, so sweep/
-never imports papers/ and workers never unpickle closures.
+What a worker receives is a ``SweepJob``: plain data (the experiment's reference, resolved
+config as JSON, run directory, float width, chunking knobs) plus ``lookup``, a top-level
+function that maps the reference to ``(Config class, Problem)``. The run lifecycle passes
+``theorylab.loader.lookup_problem``, which finds built-in experiments, files, modules and
+plugins alike; pickled by reference, it is imported in the worker, so sweep/ never imports
+papers/ and workers never unpickle closures.
+
+Whoever trains (``run_chunk``) first switches on the fast threefry lowering
+(``engine/fast_rng.py``) and, for an x64 job, JAX's float64 mode: both explicitly, in the
+process that compiles, never at import.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import jax
+
 from theorylab.config import canonical_json, dynamic_names
+from theorylab.engine import fast_rng
 from theorylab.engine.chunking import Chunk, plan
 from theorylab.engine.trainer import Problem, compile_chunk
 from theorylab.store import manifest, shards
@@ -34,12 +42,13 @@ DEFAULT_MEMORY_BUDGET = 2 * 2**30  # bytes per chunk
 class SweepJob:
     """Everything a worker needs to rebuild the plan and train any of its chunks (picklable)."""
 
-    experiment: str
+    experiment: str  # the experiment's reference (theorylab.loader): a name, file.py:NAME, module:NAME
     resolved: dict[str, Any]  # Resolved.to_json()
     run_dir: str  # absolute path, shared by driver and workers
-    lookup: Callable[[str], tuple[type, Problem]]  # top-level function: name -> (Config, Problem)
+    lookup: Callable[[str], tuple[type, Problem]]  # top-level function: reference -> (Config, Problem)
     memory_budget: int = DEFAULT_MEMORY_BUDGET
     max_chunk: int | None = None
+    x64: bool = False  # train in float64 (init and data drawn in float64 too)
 
 
 _PLANS: dict[str, tuple[Problem, tuple[Chunk, ...]]] = {}
@@ -47,7 +56,7 @@ _PLANS: dict[str, tuple[Problem, tuple[Chunk, ...]]] = {}
 
 def job_plan(job: SweepJob) -> tuple[Problem, tuple[Chunk, ...]]:
     """(problem, chunks) of a job; cached per process, so a worker plans once for many chunks."""
-    key = canonical_json([job.experiment, job.resolved, job.memory_budget, job.max_chunk,
+    key = canonical_json([job.experiment, job.resolved, job.memory_budget, job.max_chunk, job.x64,
                           f"{job.lookup.__module__}.{job.lookup.__qualname__}"])
     if key not in _PLANS:
         cfg_cls, problem = job.lookup(job.experiment)
@@ -58,8 +67,17 @@ def job_plan(job: SweepJob) -> tuple[Problem, tuple[Chunk, ...]]:
     return _PLANS[key]
 
 
+def prepare_process(x64: bool) -> None:
+    """What a process that trains needs switched on, explicitly: the fast threefry lowering
+    (same bits) and, for an x64 job, JAX's float64 mode."""
+    fast_rng.install()
+    if x64 and not jax.config.jax_enable_x64:
+        jax.config.update("jax_enable_x64", True)
+
+
 def run_chunk(problem: Problem, chunk: Chunk, run_dir: Path) -> dict:
     """Compile (cached per static config and size), train and store one chunk; its stats."""
+    fast_rng.install()
     cfg = chunk.static_cfg
     run_fn, c_s = compile_chunk(problem, cfg, dynamic_names(type(cfg)), chunk.size, cfg.steps,
                                 cfg.log_every)
@@ -76,6 +94,7 @@ def run_chunks(job: SweepJob, indices: list[int], digests: list[str]) -> list[di
     ``digests`` are the driver's: a worker whose plan differs (another code version on a
     node) refuses to write rather than store results under the wrong identity.
     """
+    prepare_process(job.x64)
     problem, chunks = job_plan(job)
     out = []
     for i, digest in zip(indices, digests):
@@ -119,16 +138,15 @@ def _tidy(run_dir: Path, chunks: tuple[Chunk, ...], progress) -> list[Chunk]:
     return todo
 
 
-def execute(job: SweepJob, executor=None, progress=None) -> dict:
-    """Train every run of the job not yet stored; return timing of this call.
+def execute(job: SweepJob, executor, progress=None) -> dict:
+    """Train every run of the job not yet stored through ``executor`` (sweep/executors.py);
+    return timing of this call.
 
     timing: wall_s, compile_s and train_s (summed over workers), runs, chunks, chunks_skipped
     (already stored), batch_steps (loop iterations, each batched over a chunk) and run_steps.
     """
-    from theorylab.sweep.executors import LocalExecutor
-
-    executor = executor or LocalExecutor()
     progress = progress or LogProgress()
+    prepare_process(job.x64)
     run_dir = Path(job.run_dir)
     (run_dir / shards.RUNS_DIR).mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
