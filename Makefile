@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := runs/demo
 
-.PHONY: demo test venv clean bench
+.PHONY: demo test test-science venv clean bench
 
 venv: $(STAMP)
 
@@ -29,6 +29,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	$(BIN)/python -m pytest -q
+
+# Every cpu preset of every experiment (examples/ included), every claim asserted: run it
+# before calling a paper done and after any change to the engine or a block (tens of minutes).
+test-science: $(STAMP)
+	$(BIN)/python -m pytest -q -m science
 
 # Benchmarks against the paper-style PyTorch baselines (~15 min on 2 cores); rewrites only the
 # generated block of BENCHMARKS.md. The paper-preset run is separate: benchmarks/paper_phase.py.

@@ -6,12 +6,12 @@ import sys
 
 import pytest
 
-from theorylab import cli, papers
+from theorylab import cli, loader
 from theorylab.config import ConfigError
 from theorylab.sweep.grid import parse_sweep, parse_sweeps, resolve
 from theorylab.sweep.progress import LogProgress, RichProgress, for_stream
 
-PHASE = papers.get("vit-benign/phase")
+PHASE = loader.find("vit-benign/phase")
 Config = PHASE.config
 
 

@@ -72,7 +72,7 @@ def test_slurm_backend_with_submitit_local_executor_store_equals_local(local_sto
 
 def test_a_requeued_array_task_skips_the_chunks_it_already_stored(local_store, tmp_path):
     """What submitit's requeue calls again: the same task on the same chunk group."""
-    from theorylab.registry import lookup
+    from theorylab.loader import lookup_problem as lookup
     from theorylab.sweep.runner import SweepJob, job_plan
     from theorylab.sweep.slurm_task import ChunkGroupTask
 

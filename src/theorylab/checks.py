@@ -118,11 +118,11 @@ def _stages(problem: Problem, cfg) -> list[tuple[str, Any]]:
 
     def loss(dyn):
         params, data = setup(dyn)
-        value, grads = jax.value_and_grad(problem.loss)(params, data, cfg_of(dyn), _key(key))
+        value = problem.loss(params, data, cfg_of(dyn), _key(key))
         if jnp.shape(value) != () or not jnp.issubdtype(jnp.result_type(value), jnp.floating):
             raise ConfigError(f"Problem.loss must return a float scalar, got shape {jnp.shape(value)} "
                               f"dtype {jnp.result_type(value)}")
-        return value, grads
+        return jax.value_and_grad(problem.loss)(params, data, cfg_of(dyn), _key(key))
 
     def opt_update(dyn):
         params, data = setup(dyn)

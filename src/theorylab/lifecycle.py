@@ -261,7 +261,9 @@ def _one_line(e: BaseException) -> str:
 
 
 def _where(e: BaseException) -> str:
-    tb = traceback.extract_tb(e.__traceback__)
+    """file:line in function of the deepest frame in the experiment's own code (not a library)."""
+    tb = [f for f in traceback.extract_tb(e.__traceback__) if "site-packages" not in f.filename
+          and not f.filename.startswith(sys.prefix + "/lib") and not f.filename.startswith(sys.base_prefix + "/lib")]
     return f"{Path(tb[-1].filename).name}:{tb[-1].lineno} in {tb[-1].name}" if tb else ""
 
 

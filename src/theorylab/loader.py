@@ -157,19 +157,19 @@ def _find(ref: str) -> Experiment:
         if not Path(path).is_file():
             raise ConfigError(f"experiment file {path!r} does not exist")
         return _pick(_import_file(Path(path)), attr or None, path)
-    known = builtin()
-    if ref in known:
-        return known[ref]
-    found, _ = plugins()
-    if ref in found:
-        return found[ref]
-    if ":" in ref:
+    if ":" in ref:  # built-in and plugin names have no colon
         mod_name, _, attr = ref.partition(":")
         try:
             module = importlib.import_module(mod_name)
         except ImportError as e:
             raise ConfigError(f"cannot import module {mod_name!r} of experiment {ref!r}: {e}") from None
         return _pick(module, attr or None, mod_name)
+    known = builtin()
+    if ref in known:
+        return known[ref]
+    found, _ = plugins()
+    if ref in found:
+        return found[ref]
     raise ConfigError(f"unknown experiment {ref!r}; built-in: {', '.join(known)}"
                       + (f"; plugins: {', '.join(found)}" if found else "")
                       + "; or give path/to/file.py:NAME or package.module:NAME")
@@ -177,12 +177,9 @@ def _find(ref: str) -> Experiment:
 
 def ref_of(exp: Experiment) -> str | None:
     """A reference that finds ``exp`` again in a new process, or None (defined in a notebook)."""
-    for name, e in builtin().items():
-        if e is exp:
-            return name
-    for name, e in plugins()[0].items():
-        if e is exp:
-            return name
+    homes_of = [getattr(obj, "__module__", "") or "" for obj in (exp.claims, exp.config)]
+    if any(h.startswith("theorylab.papers.") for h in homes_of) and builtin().get(exp.name) is exp:
+        return exp.name
     homes = [getattr(obj, "__module__", None) for obj in (exp.claims, exp.figures, exp.config, exp.problem.setup)]
     for module in (sys.modules.get(h) for h in dict.fromkeys(homes) if h):
         if module is None or not any(e is exp for v in vars(module).values() for e in _experiments_in(v)):
