@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 from theorylab.experiment import Claim, ConfigError, Experiment, Preset, Problem, Resolved, StopReason, cross, param  # noqa: E402
 from theorylab.lifecycle import CheckResult, Run, check, load, report, run  # noqa: E402
+from theorylab.boundary_search import BoundaryResult, boundary  # noqa: E402
 
 __all__ = ["Claim", "ConfigError", "Experiment", "Preset", "Problem", "Resolved", "StopReason", "cross", "param",
-           "CheckResult", "Run", "check", "load", "report", "run", "__version__"]
+           "CheckResult", "Run", "check", "load", "report", "run", "boundary", "BoundaryResult", "__version__"]

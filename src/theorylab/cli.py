@@ -8,6 +8,7 @@
     theorylab report DIR     # rebuild figures, summary.json and report.html from the stored results
     theorylab query DIR SQL  # DuckDB over the stored runs (views `runs` and `final`)
     theorylab plot DIR --x FIELD [--y FIELD] [--metric NAME]   # the generic sweep figure
+    theorylab boundary EXPERIMENT --along FIELD --per FIELD --metric M --level L [--stat mean|median|majority]
 
 EXPERIMENT is a built-in name, path/to/file.py:NAME, package.module:NAME or the name of an
 experiment of an installed plugin (entry-point group ``theorylab.experiments``).
@@ -103,8 +104,7 @@ def cmd_run(args) -> int:
     r = lifecycle.run(args.experiment, args.preset, set=args.set or [], sweep=args.sweep or [], seeds=args.seeds,
                       out=args.out, executor=_executor(args, None), max_chunk=args.max_chunk, x64=args.x64,
                       force=args.force, resume=args.resume)
-    for fig in (r._figures or {}).values():
-        lifecycle._close(fig)
+    lifecycle.close_figures(r)
     s, t = r.summary, r.summary["timing"]
     n_hold = sum(c["holds"] is True for c in s["claims"])
     print(f"{r.experiment.name}: {t['runs']} runs in {t['wall_s']:.1f}s (compile {t['compile_s']:.1f}s, "
@@ -131,8 +131,7 @@ def cmd_report(args) -> int:
     from theorylab import lifecycle
 
     r = lifecycle.report(args.dir)
-    for fig in (r._figures or {}).values():
-        lifecycle._close(fig)
+    lifecycle.close_figures(r)
     print(f"report: {r.report}")
     return 0
 
@@ -161,6 +160,32 @@ def cmd_plot(args) -> int:
     fig.savefig(out)
     lifecycle._close(fig)
     print(f"figure: {out}")
+    return 0
+
+
+def cmd_boundary(args) -> int:
+    from theorylab.boundary_search import boundary
+
+    per_values = None
+    if args.per_values:
+        from theorylab import lifecycle
+
+        exp, _ = lifecycle.experiment_of(args.experiment)
+        per_values = [lifecycle.parse_set(exp.config, {args.per: v})[args.per] for v in args.per_values.split(",")]
+    b = boundary(args.experiment, along=args.along, per=args.per, metric=args.metric, level=args.level,
+                 stat=args.stat, preset=args.preset, set=args.set or [], seeds=args.seeds, per_values=per_values,
+                 lo=args.lo, hi=args.hi, log=not args.linear, probes=args.probes, rounds=args.rounds,
+                 out=args.out, executor=_executor(args, None))
+    fit = b.fit
+    print(f"{b.experiment.name}: boundary of {args.stat}({args.metric}) = {args.level:g} located in {b.rounds} rounds, "
+          f"{b.runs} runs, {b.wall_s:.1f}s")
+    for row in b.points.itertuples():
+        print(f"  {args.per} = {row.per}: {args.along}* = {row.along_star:.4g}  [{row.bracket_lo:.4g}, {row.bracket_hi:.4g}] "
+              f"({row.status}, {row.probes} probes)")
+    if fit.get("slope") is not None:
+        print(f"  power law: slope {fit['slope']:.3f}; {args.per} * {args.along}*^2 = {fit['c_slope_minus_2']:.4g} "
+              "(slope fixed at -2)")
+    print(f"figure: {b.dir / 'boundary.png'}")
     return 0
 
 
@@ -209,6 +234,31 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--chunks-per-task", type=_positive_int, default=1, help="chunks per SLURM array task")
     pr.add_argument("--resume", action="store_true", help="require an earlier run in --out (finished chunks are always kept)")
     pr.add_argument("--force", action="store_true", help="discard results of a different config in --out")
+    pb = sub.add_parser("boundary", help="locate a phase boundary row by row instead of filling the grid")
+    pb.add_argument("experiment")
+    pb.add_argument("--along", required=True, help="the field searched along (e.g. mu_norm)")
+    pb.add_argument("--per", required=True, help="one search per value of this field (e.g. N)")
+    pb.add_argument("--metric", required=True, help="a recorded observable (e.g. test_loss)")
+    pb.add_argument("--level", required=True, type=float, help="the level whose crossing is the boundary")
+    pb.add_argument("--stat", default="mean", choices=("mean", "median", "majority"),
+                    help="over seeds: mean, median, or majority (crossed iff at least half the seeds crossed)")
+    pb.add_argument("--preset", default="cpu")
+    pb.add_argument("--set", action="append", metavar="KEY=VALUE", help="fix a config field (repeatable)")
+    pb.add_argument("--seeds", type=_positive_int, help="repetitions per probe (default: the preset's)")
+    pb.add_argument("--per-values", help="comma-separated values of --per (default: the preset's)")
+    pb.add_argument("--lo", type=float, help="continuous search from lo (default: the preset's grid of --along)")
+    pb.add_argument("--hi", type=float, help="continuous search up to hi")
+    pb.add_argument("--linear", action="store_true", help="continuous search on a linear, not log, scale")
+    pb.add_argument("--probes", type=_positive_int, default=3, help="probes per row and round (default 3)")
+    pb.add_argument("--rounds", type=_positive_int, default=8, help="at most this many rounds (default 8)")
+    pb.add_argument("--out", help="directory of the search (default: runs/EXPERIMENT-boundary-PRESET)")
+    pb.add_argument("--executor", default="local", choices=("local", "ray", "slurm"))
+    pb.add_argument("--workers", type=_positive_int, help="chunks side by side (local executor)")
+    pb.add_argument("--ray-address")
+    pb.add_argument("--ray-cpus", type=_positive_int)
+    pb.add_argument("--slurm", action="append", metavar="KEY=VALUE")
+    pb.add_argument("--slurm-cluster", default="slurm", choices=("slurm", "local", "debug"))
+    pb.add_argument("--chunks-per-task", type=_positive_int, default=1)
     pc = sub.add_parser("check", help="re-evaluate the claims of a run directory; exit 0 iff none fails and no run diverged unexpectedly")
     pc.add_argument("dir")
     pp = sub.add_parser("report", help="rebuild figures and report.html of a run directory")
@@ -230,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"list": cmd_list, "run": cmd_run, "check": cmd_check, "report": cmd_report,
-               "query": cmd_query, "plot": cmd_plot}[args.command]
+               "query": cmd_query, "plot": cmd_plot, "boundary": cmd_boundary}[args.command]
     try:
         return handler(args)
     except ConfigError as e:

@@ -116,11 +116,22 @@ def parse_sweep_axes(cfg_cls, axes: dict[str, Any] | Iterable[str] | None, sets:
     return out
 
 
-def resolve_grid(exp: Experiment, preset: str, set=None, sweep=None, seeds: int | None = None) -> tuple[Resolved, dict]:
-    """(validated grid of every run, the sweep axes)."""
+def resolve_grid(exp: Experiment, preset: str, set=None, sweep=None, seeds: int | None = None,
+                 cells: list[dict] | None = None) -> tuple[Resolved, dict]:
+    """(validated grid of every run, the sweep axes). ``cells`` replaces the preset's cells."""
     if preset not in exp.presets:
         raise ConfigError(f"unknown preset {preset!r} for {exp.name}; known: {', '.join(exp.presets)}")
     p = exp.presets[preset]
+    if cells is not None:
+        if not cells:
+            raise ConfigError("cells: an empty list of cells")
+        for c in cells:
+            for k, v in c.items():
+                if k != "label":
+                    if k not in fields(exp.config):
+                        raise ConfigError(f"cells: unknown config key {k!r} for {exp.config.__name__}")
+                    check_value(exp.config, k, v)
+        p = dataclasses.replace(p, cells=tuple(cells))
     sets = parse_set(exp.config, set)
     sweeps = parse_sweep_axes(exp.config, sweep, sets)
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
@@ -337,6 +348,13 @@ def _close(fig) -> None:
     plt.close(fig)
 
 
+def close_figures(run: "Run") -> None:
+    """Release the figures a run kept (a pyplot figure stays alive until closed)."""
+    for fig in (run._figures or {}).values():
+        _close(fig)
+    run._figures = None
+
+
 def finish(run_dir: Path, exp: Experiment, resolved: Resolved, meta: dict, timing: dict,
            keep_figures: bool = False) -> tuple[dict, dict | None]:
     """Stop reasons, claims, figures, summary.json and report.html from the stored shards.
@@ -385,7 +403,7 @@ def finish(run_dir: Path, exp: Experiment, resolved: Resolved, meta: dict, timin
 def run(experiment: str | Experiment, preset: str = "cpu", *, set: dict | None = None, sweep: dict | None = None,
         seeds: int | None = None, out: str | Path | None = None, executor: Any = "local",
         workers: int | None = None, max_chunk: int | None = None, x64: bool = False, force: bool = False,
-        resume: bool = False, progress: Any = None, log: Any = None) -> Run:
+        resume: bool = False, cells: list[dict] | None = None, progress: Any = None, log: Any = None) -> Run:
     """Run an experiment into a run directory (resuming what is stored there) and return it.
 
     experiment: a built-in name, 'path/to/file.py:NAME', 'package.module:NAME', a plugin's
@@ -394,12 +412,13 @@ def run(experiment: str | Experiment, preset: str = "cpu", *, set: dict | None =
     executor: 'local' (default; ``workers`` chunks side by side), 'ray', 'slurm', or an
         executor object of theorylab.sweep.executors (e.g. RayExecutor(address='auto')).
     x64: train in float64 (init and data drawn in float64 too).
+    cells: run exactly these cells (dicts of overrides, optional "label") instead of the preset's.
     Every input is checked before a directory is made or a program compiled (ConfigError).
     """
     t0 = time.perf_counter()
     log = log if log is not None else sys.stderr
     exp, ref = experiment_of(experiment)
-    resolved, sweeps = resolve_grid(exp, preset, set, sweep, seeds)
+    resolved, sweeps = resolve_grid(exp, preset, set, sweep, seeds, cells)
     if x64 and not _x64():
         import jax
 
