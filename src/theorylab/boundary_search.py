@@ -198,14 +198,19 @@ def _figure(exp, rows, points, fit, along, per, metric, level, stat, out_dir):
             xs.append(a)
             ys.append(row.key)
             cs.append(s)
-    sc = ax.scatter(xs, ys, c=cs, cmap="viridis", s=22, marker="s", label=f"probes ({stat} of {metric})")
+    from matplotlib.colors import LogNorm
+
+    pos = [c for c in cs if math.isfinite(c) and c > 0]
+    norm = LogNorm(min(pos), max(pos)) if len(pos) == len(cs) and max(pos) / min(pos) > 100 else None
+    sc = ax.scatter(xs, ys, c=cs, cmap="viridis", norm=norm, s=22, marker="s", label=f"probes ({stat} of {metric})")
     fig.colorbar(sc, ax=ax).set_label(f"{stat} of {metric} over seeds")
     ok = points.dropna(subset=["along_star"])
     ax.plot(ok["along_star"], ok["per"], "r^", ms=8, label=f"located: {metric} crosses {level:g}")
     if fit.get("slope") is not None and math.isfinite(fit["slope"]):
         grid = np.geomspace(min(xs), max(xs), 200)
-        ax.plot(grid, np.exp(fit["intercept"]) * grid ** fit["slope"], "r--", lw=1,
-                label=f"power-law fit: slope {fit['slope']:.2f}")
+        yv = np.exp(fit["intercept"]) * grid ** fit["slope"]
+        sel = (yv >= min(ys) / 1.5) & (yv <= max(ys) * 1.5)
+        ax.plot(grid[sel], yv[sel], "r--", lw=1, label=f"power-law fit: slope {fit['slope']:.2f}")
     curve = _theory_curve(exp, along, per, out_dir)
     if curve:
         fn, label = curve
@@ -215,6 +220,13 @@ def _figure(exp, rows, points, fit, along, per, metric, level, stat, out_dir):
         ax.plot(grid[sel], yv[sel], "k-", lw=1.5, label=f"theory: {label}")
     if min(xs) > 0 and max(xs) / min(xs) > 10:
         ax.set_xscale("log")
+    if min(ys) > 0 and max(ys) / min(ys) >= 4:
+        from matplotlib.ticker import NullLocator
+
+        ax.set_yscale("log")
+        if len(rows) <= 12:  # tick the rows themselves, as plain numbers
+            ax.set_yticks([r.key for r in rows], labels=[f"{r.key:g}" for r in rows])
+            ax.yaxis.set_minor_locator(NullLocator())
     ax.set_xlabel(along)
     ax.set_ylabel(per)
     ax.set_title(f"{exp.name}: boundary {stat}({metric}) = {level:g}, {len(rows)} rows, "
