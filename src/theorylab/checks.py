@@ -26,7 +26,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from theorylab.config import ConfigError, dynamic_names, fields, static_names
+from theorylab.config import ConfigError, bucketed_names, dynamic_names, fields, static_names
+from theorylab.engine.buckets import bucket_config
 from theorylab.engine.trainer import Problem, split_run_key
 from theorylab.experiment import Experiment, Preset
 
@@ -84,6 +85,9 @@ def check_config_class(cls) -> None:
         if typ in (bool, str) and name not in static:
             raise ConfigError(f"{cls.__name__}.{name} is a {typ.__name__} field: declare it static=True "
                               "(param(..., static=True)); only int and float fields can be swept as traced values")
+        if f.metadata.get("bucket") and (typ is not int or name not in static):
+            raise ConfigError(f"{cls.__name__}.{name}: only a static int size can be bucketed "
+                              "(param(..., static=True, bucket=p))")
         if f.default is dataclasses.MISSING:
             raise ConfigError(f"{cls.__name__}.{name} has no default: give every field one with param(default, doc)")
 
@@ -216,6 +220,10 @@ def check_run(exp: Experiment, cfg, where: str = "") -> dict[str, Any]:
     key = (exp.problem, type(cfg), static, bool(jax.config.jax_enable_x64))
     if key not in _DONE:
         _DONE[key] = dry_run(exp.problem, cfg, where)
+        sizes = bucketed_names(type(cfg))
+        if sizes:  # the same run padded into a bucket: its true sizes are traced values
+            dry_run(exp.problem, bucket_config(cfg, {n: getattr(cfg, n) for n in sizes}),
+                    (where + ", " if where else "") + "bucketed sizes " + ", ".join(sizes))
     return _DONE[key]
 
 

@@ -103,7 +103,7 @@ def cmd_run(args) -> int:
 
     r = lifecycle.run(args.experiment, args.preset, set=args.set or [], sweep=args.sweep or [], seeds=args.seeds,
                       out=args.out, executor=_executor(args, None), max_chunk=args.max_chunk, x64=args.x64,
-                      force=args.force, resume=args.resume)
+                      force=args.force, resume=args.resume, buckets=not args.no_buckets)
     lifecycle.close_figures(r)
     s, t = r.summary, r.summary["timing"]
     n_hold = sum(c["holds"] is True for c in s["claims"])
@@ -221,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "key=v1,v2,v3 | key=lin:a:b:n | key=log:a:b:n")
     pr.add_argument("--executor", default="local", choices=("local", "ray", "slurm"))
     pr.add_argument("--x64", action="store_true", help="train in float64 (init and data drawn in float64 too)")
+    pr.add_argument("--no-buckets", action="store_true",
+                    help="compile one program per value of a bucketed size instead of padding sizes into shared buckets")
     pr.add_argument("--max-chunk", type=_positive_int, help="at most this many runs per chunk (more, smaller tasks)")
     pr.add_argument("--workers", type=_positive_int,
                     help="chunks trained side by side by the local executor (threads; default 2)")

@@ -37,9 +37,18 @@ def param(
     hi: float | None = None,
     lo_open: bool = False,
     choices: Sequence[Any] | None = None,
+    bucket: float | bool = False,
 ) -> Any:
-    """Declare a config field with its documentation (units included) and allowed range."""
-    meta = dict(doc=doc, static=static, lo=lo, hi=hi, lo_open=lo_open, choices=choices)
+    """Declare a config field with its documentation (units included) and allowed range.
+
+    ``bucket`` (static int fields only): a size, such as a sample count, that the engine may
+    pad into a bucket shared with other sizes, so that one compiled program serves them all
+    (engine/buckets.py). The Problem must then honour the mask of the padded entries
+    (``theorylab.size_mask``). The value is the cost exponent p of the size (a run's work
+    grows like size^p; True means 1), which the bucket choice uses to bound the padding waste.
+    """
+    meta = dict(doc=doc, static=static, lo=lo, hi=hi, lo_open=lo_open, choices=choices,
+                bucket=float(bucket) if bucket else 0.0)
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -67,6 +76,11 @@ def _type_hints(cls) -> dict[str, type]:
 
 def static_names(cls) -> tuple[str, ...]:
     return tuple(n for n, f in fields(cls).items() if f.metadata.get("static", False))
+
+
+def bucketed_names(cls) -> dict[str, float]:
+    """name -> cost exponent of every static size the engine may pad into buckets."""
+    return {n: f.metadata["bucket"] for n, f in fields(cls).items() if f.metadata.get("bucket")}
 
 
 def dynamic_names(cls) -> tuple[str, ...]:

@@ -20,6 +20,10 @@
   static. ``steps`` and ``log_every`` (static ints) are required.
 * ``Problem``: pure functions of (config, key) that the engine trains (see its docstring).
 * ``Preset``: the base config, the grid cells and the seeds of one named setting.
+* a static size declared ``param(..., static=True, bucket=p)`` may be padded into a bucket
+  shared with other sizes (one compiled program for many): the Problem then reads the run's
+  own size with ``true_size(cfg, name)`` and masks padded entries with ``size_mask(cfg, name)``
+  (engine/buckets.py).
 * ``claims(df, resolved) -> list[Claim]`` and ``figures(df, resolved) -> {name: Figure}``
   read the stored long-format results (one row per run and log point).
 
@@ -37,6 +41,7 @@ import math
 from typing import Any, Callable
 
 from theorylab.config import ConfigError, param
+from theorylab.engine.buckets import size_mask, true_size
 from theorylab.engine.trainer import Problem, StopReason
 from theorylab.sweep.grid import Resolved, cross
 
@@ -133,4 +138,5 @@ class Experiment:
     expect_divergence: Callable[[Any], str | None] | None = None
 
 
-__all__ = ["Claim", "ConfigError", "Experiment", "Preset", "Problem", "Resolved", "StopReason", "cross", "param"]
+__all__ = ["Claim", "ConfigError", "Experiment", "Preset", "Problem", "Resolved", "StopReason", "cross", "param",
+           "size_mask", "true_size"]

@@ -403,7 +403,8 @@ def finish(run_dir: Path, exp: Experiment, resolved: Resolved, meta: dict, timin
 def run(experiment: str | Experiment, preset: str = "cpu", *, set: dict | None = None, sweep: dict | None = None,
         seeds: int | None = None, out: str | Path | None = None, executor: Any = "local",
         workers: int | None = None, max_chunk: int | None = None, x64: bool = False, force: bool = False,
-        resume: bool = False, cells: list[dict] | None = None, progress: Any = None, log: Any = None) -> Run:
+        resume: bool = False, cells: list[dict] | None = None, buckets: bool = True, progress: Any = None,
+        log: Any = None) -> Run:
     """Run an experiment into a run directory (resuming what is stored there) and return it.
 
     experiment: a built-in name, 'path/to/file.py:NAME', 'package.module:NAME', a plugin's
@@ -413,6 +414,7 @@ def run(experiment: str | Experiment, preset: str = "cpu", *, set: dict | None =
         executor object of theorylab.sweep.executors (e.g. RayExecutor(address='auto')).
     x64: train in float64 (init and data drawn in float64 too).
     cells: run exactly these cells (dicts of overrides, optional "label") instead of the preset's.
+    buckets: pad bucketed sizes so that they share compiled programs (False: one per size).
     Every input is checked before a directory is made or a program compiled (ConfigError).
     """
     t0 = time.perf_counter()
@@ -443,7 +445,8 @@ def run(experiment: str | Experiment, preset: str = "cpu", *, set: dict | None =
     n_runs = len(resolved.cells) * resolved.seeds
     print(f"{exp.name} --preset {preset}: {len(resolved.cells)} cells x {resolved.seeds} seeds = {n_runs} runs "
           f"-> {run_dir} (executor {getattr(ex, 'name', type(ex).__name__)}{', float64' if x64 else ''})", file=log)
-    job = SweepJob(ref, resolved.to_json(), str(run_dir), loader.lookup_problem, max_chunk=max_chunk, x64=bool(x64))
+    job = SweepJob(ref, resolved.to_json(), str(run_dir), loader.lookup_problem, max_chunk=max_chunk, x64=bool(x64),
+                   buckets=bool(buckets))
     timing = execute(job, ex, progress or progress_mod.for_stream(log))
     timing["wall_s"] = time.perf_counter() - t0  # the whole call, set-up and compile included
     summary, figs = finish(run_dir, exp, resolved, meta, timing, keep_figures=True)

@@ -15,6 +15,7 @@ needed run-steps and chunks of 8 1.2x, and trained the preset 1.6x faster (BENCH
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import math
@@ -23,7 +24,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from theorylab.config import canonical_json, dynamic_names, static_names, to_dict
+from theorylab.config import bucketed_names, canonical_json, dynamic_names, static_names, to_dict
+from theorylab.engine import buckets
 
 # Working memory of a step relative to the run's state (params, data, optimizer state):
 # gradients, optimizer temporaries and activations of a small model (a conservative factor).
@@ -63,9 +65,11 @@ class Chunk:
         return np.stack(ks).astype(np.uint32)
 
     def dyn(self) -> dict[str, np.ndarray]:
+        """name -> [size] values of every dynamic field (and, in a bucketed chunk, of every
+        run's true size ``_true_<name>``), padding runs repeating the last run."""
         cls = type(self.static_cfg)
         cfgs = list(self.runs) + [self.runs[-1]] * (self.size - len(self.runs))
-        return {n: np.array([getattr(r.cfg, n) for r in cfgs]) for n in dynamic_names(cls)}
+        return {n: np.array([buckets.run_value(r.cfg, n) for r in cfgs]) for n in dynamic_names(cls)}
 
 
 def state_bytes(problem, cfg) -> int:
@@ -81,15 +85,47 @@ def stops_early(problem, runs: list[Run]) -> bool:
     return any(float(problem.stop_below(r.cfg) or 0.0) > 0.0 for r in runs)
 
 
-def plan(problem, runs: list[Run], memory_budget: int, max_chunk: int | None = None) -> list[Chunk]:
-    """Group by static config (in first-seen order) and cut groups into equal-size chunks."""
-    groups: dict[str, list[Run]] = {}
+def bucket_groups(runs: list[Run], max_waste: float = buckets.MAX_WASTE) -> list[tuple[Any, list[Run]]]:
+    """(static config of the program, its runs), in first-seen order. Runs that differ only
+    in bucketed sizes (``param(bucket=...)``) share a program padded to their bucket."""
+    if not runs:
+        return []
+    sizes = bucketed_names(type(runs[0].cfg))
+    outer: dict[str, list[Run]] = {}
     for r in runs:
-        key = canonical_json({n: getattr(r.cfg, n) for n in static_names(type(r.cfg))})
-        groups.setdefault(key, []).append(r)
+        key = canonical_json({n: getattr(r.cfg, n) for n in static_names(type(r.cfg)) if n not in sizes})
+        outer.setdefault(key, []).append(r)
+    out = []
+    for members in outer.values():
+        if not sizes:
+            out.append((members[0].cfg, members))
+            continue
+        maps = {}
+        for n, p in sizes.items():
+            counts = collections.Counter(getattr(r.cfg, n) for r in members)
+            maps[n] = buckets.choose(dict(counts), p, max_waste)
+        inner: dict[tuple, list[Run]] = {}
+        for r in members:
+            inner.setdefault(tuple(maps[n][getattr(r.cfg, n)] for n in sizes), []).append(r)
+        for bucket, group in inner.items():
+            out.append((buckets.bucket_config(group[0].cfg, dict(zip(sizes, bucket))), group))
+    return out
+
+
+def plan(problem, runs: list[Run], memory_budget: int, max_chunk: int | None = None,
+         use_buckets: bool = True) -> list[Chunk]:
+    """Group by static config (in first-seen order; bucketed sizes share programs unless
+    ``use_buckets`` is off) and cut groups into equal-size chunks."""
+    if use_buckets:
+        groups = bucket_groups(runs)
+    else:
+        plain: dict[str, list[Run]] = {}
+        for r in runs:
+            plain.setdefault(canonical_json({n: getattr(r.cfg, n) for n in static_names(type(r.cfg))}), []).append(r)
+        groups = [(m[0].cfg, m) for m in plain.values()]
     chunks: list[Chunk] = []
-    for members in groups.values():
-        per_run = STATE_TO_STEP_BYTES * state_bytes(problem, members[0].cfg)
+    for static_cfg, members in groups:
+        per_run = STATE_TO_STEP_BYTES * state_bytes(problem, static_cfg)
         cap = max(1, memory_budget // max(per_run, 1))
         if max_chunk is not None:
             cap = min(cap, max_chunk)
@@ -99,5 +135,5 @@ def plan(problem, runs: list[Run], memory_budget: int, max_chunk: int | None = N
         size = math.ceil(len(members) / n_chunks)  # balanced: pad at most n_chunks - 1 runs
         for i in range(n_chunks):
             part = tuple(members[i * size:(i + 1) * size])
-            chunks.append(Chunk(len(chunks), members[0].cfg, part, size))
+            chunks.append(Chunk(len(chunks), static_cfg, part, size))
     return chunks

@@ -49,6 +49,7 @@ class SweepJob:
     memory_budget: int = DEFAULT_MEMORY_BUDGET
     max_chunk: int | None = None
     x64: bool = False  # train in float64 (init and data drawn in float64 too)
+    buckets: bool = True  # pad bucketed sizes (param(bucket=...)) so that they share programs
 
 
 _PLANS: dict[str, tuple[Problem, tuple[Chunk, ...]]] = {}
@@ -56,14 +57,14 @@ _PLANS: dict[str, tuple[Problem, tuple[Chunk, ...]]] = {}
 
 def job_plan(job: SweepJob) -> tuple[Problem, tuple[Chunk, ...]]:
     """(problem, chunks) of a job; cached per process, so a worker plans once for many chunks."""
-    key = canonical_json([job.experiment, job.resolved, job.memory_budget, job.max_chunk, job.x64,
+    key = canonical_json([job.experiment, job.resolved, job.memory_budget, job.max_chunk, job.x64, job.buckets,
                           f"{job.lookup.__module__}.{job.lookup.__qualname__}"])
     if key not in _PLANS:
         cfg_cls, problem = job.lookup(job.experiment)
         resolved = Resolved.from_json(cfg_cls, job.resolved)
         if len(_PLANS) > 8:
             _PLANS.clear()
-        _PLANS[key] = problem, tuple(plan(problem, resolved.runs(), job.memory_budget, job.max_chunk))
+        _PLANS[key] = problem, tuple(plan(problem, resolved.runs(), job.memory_budget, job.max_chunk, job.buckets))
     return _PLANS[key]
 
 
