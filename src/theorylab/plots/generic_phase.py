@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from theorylab.config import ConfigError
-from theorylab.plots.style import plt
-from theorylab.store.shards import final_rows
+from theorylab.analysis.results import final_rows
+from theorylab.plots.style import paper_style, subplots
 
 
 def _is_log(v: np.ndarray) -> bool:
@@ -60,6 +60,11 @@ def sweep_figure(df: pd.DataFrame, x: str, metric: str, y: str | None = None, *,
                  curve: Callable[[np.ndarray], np.ndarray] | None = None, curve_label: str = "",
                  title: str = "", others: list[str] | None = None):
     """The phase diagram (or, with y=None, the curve) of ``metric`` over the swept fields."""
+    with paper_style():
+        return _sweep_figure(df, x, metric, y, curve=curve, curve_label=curve_label, title=title, others=others)
+
+
+def _sweep_figure(df, x, metric, y, *, curve, curve_label, title, others):
     for name, what in ((x, "x field"), (metric, "metric")) + (((y, "y field"),) if y else ()):
         _check(df, name, what)
     if y == x:
@@ -69,7 +74,7 @@ def sweep_figure(df: pd.DataFrame, x: str, metric: str, y: str | None = None, *,
     note = "mean over seeds" + (f" and {', '.join(averaged)}" if averaged else "")
     xs = np.sort(fin[x].unique())
     logx = _is_log(xs)
-    fig, ax = plt.subplots(figsize=(6.4, 4.6), constrained_layout=True)
+    fig, ax = subplots(figsize=(6.4, 4.6), constrained_layout=True)
     if y is None:
         g = fin.groupby(x)[metric]
         m, s = g.mean().loc[xs].to_numpy(), g.std(ddof=0).loc[xs].to_numpy()
