@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from theorylab.models import cnn
+from theorylab.models.losses import logistic_loss
 
 
 def _loop_reference(w: np.ndarray, x: np.ndarray, q: int) -> np.ndarray:
@@ -44,7 +45,7 @@ def test_second_layer_is_antisymmetric():
 
 
 def _loss(w, x, y, q):
-    return jnp.mean(cnn.logistic_loss(y * cnn.apply(w, x, q)))
+    return jnp.mean(logistic_loss(y * cnn.apply(w, x, q)))
 
 
 @pytest.mark.parametrize("q", [1, 2, 3, 4])

@@ -1,4 +1,5 @@
-"""Label-noise GD and the gamma / rho decomposition: exact reconstruction, noise statistics."""
+"""Label-noise GD and the gamma / rho decomposition: exact reconstruction, noise statistics, the
+claims of both label-noise papers on synthetic results."""
 
 import dataclasses
 import json
@@ -16,7 +17,8 @@ from theorylab.optim.label_noise import LabelNoise, draw_eps, noisy_labels, with
 from theorylab.papers import label_noise_gd as A
 from theorylab.papers import label_noise_stages as B
 from theorylab.sweep.grid import resolve
-from theorylab.theory import label_noise as theory
+from theorylab.analysis import fit_boundary
+from theorylab.models import decomposition, linalg
 
 
 def _train_float64(paper, cfg, steps=30):
@@ -26,7 +28,7 @@ def _train_float64(paper, cfg, steps=30):
         data = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64) if a.dtype == jnp.float32 else a, data)
         w = w0.astype(jnp.float64)
         data["w0"] = w
-        data["basis"] = theory.basis(signal_vec(cfg), data["x"][jnp.arange(cfg.n), 1 - _slot(data, cfg)])
+        data["basis"] = decomposition.basis(signal_vec(cfg), data["x"][jnp.arange(cfg.n), 1 - _slot(data, cfg)])
         opt = optax.sgd(cfg.lr)
         state = opt.init(w)
         grad = jax.jit(jax.grad(paper.PROBLEM.loss), static_argnums=2)
@@ -53,10 +55,10 @@ B_SMALL = B.Config(d=64, n=16, n_test=8, m=3, q=1, sigma0=0.01, lr=1.0, steps=30
 def test_decomposition_reconstructs_the_trained_filters_exactly_paper_a():
     w, data = _train_float64(A, A_SMALL)
     with jax.enable_x64(True):
-        gamma, rho = theory.decompose(w, data["w0"], data["basis"])
+        gamma, rho = decomposition.decompose(w, data["w0"], data["basis"])
         xi = data["x"][jnp.arange(A_SMALL.n), 1 - _slot(data, A_SMALL)]
         dw = np.asarray(w - data["w0"])
-        rec = np.asarray(theory.reconstruct(gamma, rho, signal_vec(A_SMALL), xi))
+        rec = np.asarray(decomposition.reconstruct(gamma, rho, signal_vec(A_SMALL), xi))
         assert np.abs(dw).max() > 1e-2  # the filters moved
         np.testing.assert_allclose(rec, dw, atol=1e-10 * np.abs(dw).max())
         # noise orthogonal to mu: gamma_{j,r} = j <w_{j,r} - w_{j,r}(0), mu>
@@ -69,24 +71,24 @@ def test_decomposition_reconstructs_exactly_with_noise_not_orthogonal_to_mu_pape
     w, data = _train_float64(B, B_SMALL)
     with jax.enable_x64(True):
         xi = data["x"][:, 1]  # paper B: the signal sits in patch 1
-        bs = theory.basis(signal_vec(B_SMALL), xi)
-        gamma, rho = theory.decompose(w, data["w0"], bs)
+        bs = decomposition.basis(signal_vec(B_SMALL), xi)
+        gamma, rho = decomposition.decompose(w, data["w0"], bs)
         dw = np.asarray(w - data["w0"])
-        rec = np.asarray(theory.reconstruct(gamma, rho, signal_vec(B_SMALL), xi))
+        rec = np.asarray(decomposition.reconstruct(gamma, rho, signal_vec(B_SMALL), xi))
         np.testing.assert_allclose(rec, dw, atol=1e-10 * np.abs(dw).max())
         # a vector outside the span is not reconstructed: the check can fail
         off = jnp.zeros_like(w).at[0, 0, -1].set(1.0)
-        g2, r2 = theory.decompose(w + off, data["w0"], bs)
-        assert np.abs(np.asarray(theory.reconstruct(g2, r2, signal_vec(B_SMALL), xi)) - (dw + off)).max() > 0.1
+        g2, r2 = decomposition.decompose(w + off, data["w0"], bs)
+        assert np.abs(np.asarray(decomposition.reconstruct(g2, r2, signal_vec(B_SMALL), xi)) - (dw + off)).max() > 0.1
 
 
 def test_observe_decomposition_in_float32_matches_float64():
     w, data = _train_float64(A, A_SMALL)
     with jax.enable_x64(True):
-        g64, r64 = theory.decompose(w, data["w0"], data["basis"])
+        g64, r64 = decomposition.decompose(w, data["w0"], data["basis"])
     f32 = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32) if a.dtype == jnp.float64 else a, data)
-    bs32 = theory.basis(jnp.zeros(64).at[0].set(2.0), f32["x"][jnp.arange(16), 1 - _slot(f32, A_SMALL)])
-    g32, r32 = theory.decompose(w.astype(jnp.float32), f32["w0"], bs32)
+    bs32 = decomposition.basis(jnp.zeros(64).at[0].set(2.0), f32["x"][jnp.arange(16), 1 - _slot(f32, A_SMALL)])
+    g32, r32 = decomposition.decompose(w.astype(jnp.float32), f32["w0"], bs32)
     np.testing.assert_allclose(np.asarray(g32), np.asarray(g64), atol=1e-4 * float(np.abs(g64).max()))
     np.testing.assert_allclose(np.asarray(r32), np.asarray(r64), atol=1e-4 * float(np.abs(r64).max()))
 
@@ -127,11 +129,11 @@ def test_wrapper_draws_fresh_labels_per_key_and_reduces_to_the_clean_loss_at_p_z
 def test_band_fit_recovers_an_exact_law_and_counts_misses():
     ns, snrs = np.repeat([25, 50, 100, 175], 5), np.tile([0.06, 0.1, 0.14, 0.18, 0.2], 4)
     x = ns * snrs**2
-    c, miss = A.fit_band_c(x, x >= 2.5)
-    assert miss == 0 and np.all((x >= c) == (x >= 2.5))
+    fit = fit_boundary(ns, snrs, (x >= 2.5).astype(float))
+    assert fit.misses == 0 and np.all((x >= fit.c_split) == (x >= 2.5))
     ok = x >= 2.5
     ok[0] = True  # one cell off the law
-    assert A.fit_band_c(x, ok)[1] == 1
+    assert fit_boundary(ns, snrs, ok.astype(float)).misses == 1
 
 
 def test_stage_one_end_is_the_best_true_label_agreement_after_step_zero():
@@ -221,8 +223,35 @@ def test_gauss_jordan_inverse_matches_numpy_and_the_program_has_no_lapack_call()
     m = rng.normal(size=(30, 60))
     g = m @ m.T / 60
     with jax.enable_x64(True):
-        inv = np.asarray(theory.spd_inverse(jnp.asarray(g)))
+        inv = np.asarray(linalg.spd_inverse(jnp.asarray(g)))
     np.testing.assert_allclose(inv @ g, np.eye(30), atol=1e-10)
     hlo = jax.jit(A.setup, static_argnums=1).lower(jax.random.PRNGKey(0), A_SMALL).as_text()
     hlo += jax.jit(A.observe, static_argnums=2).lower(*A.setup(jax.random.PRNGKey(0), A_SMALL), A_SMALL).as_text()
     assert "lapack" not in hlo.lower() and "custom_call" not in hlo.lower()
+
+
+def test_claims_fail_not_skip_when_a_grid_cell_has_no_results():
+    """Runs that failed leave their cell without rows: the claims that need it fail (holds False)."""
+    df, resolved = _fake_dynamics(50.0, 1.0)
+    claims = {c.id: c for c in A.dynamics_claims(df[df["cell"] != "LN-GD"], resolved)}
+    assert claims["gd-ratio"].holds is True
+    assert all(claims[i].holds is False and claims[i].measured == "inputs missing"
+               for i in ("ln-ratio-bounded", "ln-gamma-grows", "test-acc", "ln-loss-order-one"))
+    claims = A.dynamics_claims(df[df["cell"] != "GD"], resolved)
+    assert len(claims) == 5 and all(c.holds is False for c in claims)
+    df, resolved = _fake_phase(lambda n, s: n * s**2 >= 2.5, lambda n, s: True)
+    claims = A.phase_claims(df[df["cell"] != df["cell"].iloc[0]], resolved)
+    assert [c.holds for c in claims] == [False, False] and "their runs failed" in claims[0].note
+
+
+def test_stage_claims_fail_for_a_cell_without_results():
+    p = B.SMOKE
+    resolved = resolve("label-noise-stages/dynamics", "smoke", B.Config, p.base, p.cells, 1, {})
+    cols = ("train_acc_true", "train_acc_clean", "train_acc_noisy", "noisy_true_acc", "test_acc", "ln2_precision",
+            "ln2_recall", "gamma_max", "rho_max_noisy", "rho_max_clean")
+    rows = [dict(run_id="a", cell="tau=0.1", seed=0, step=t, **{c: 1.0 if t == 10 else 0.5 for c in cols})
+            for t in (0, 10, 20, 30, 40)]
+    claims = {c.id: c for c in B.claims(pd.DataFrame(rows), resolved)}
+    assert claims["stage1-true-labels[tau=0.1]"].holds is True
+    assert all(claims[f"{i}[tau=0.2]"].holds is False
+               for i in ("stage1-true-labels", "stage2-memorised", "ln2-threshold"))

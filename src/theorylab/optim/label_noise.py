@@ -1,7 +1,8 @@
 """Label-noise GD: every step, perturb the training labels afresh and descend on them.
 
-Label-noise GD of arXiv:2510.17526 (spec label_noise.md, paper A "Training"): at step t draw
-eps_i independently per sample and per step and take a GD step on
+Label-noise GD of "Towards understanding the benefit of label noise GD in the low-SNR regime"
+(arXiv:2510.17526): at step t draw eps_i independently per sample and per step and take a GD
+step on
 
     L_t(W) = (1/n) sum_i l(eps_i * y_i * f(W, x_i)).
 
@@ -38,7 +39,7 @@ class LabelNoise(NamedTuple):
 
 
 def draw_eps(key: jax.Array, shape: tuple[int, ...], noise: LabelNoise) -> jax.Array:
-    """[*shape] i.i.d. multiplicative label noise eps, float32."""
+    """[*shape] i.i.d. multiplicative label noise eps, in the default float dtype."""
     if noise.kind == "flip":
         return jnp.where(jax.random.bernoulli(key, noise.p, shape), -1.0, 1.0)
     if noise.kind == "gaussian":

@@ -1,10 +1,10 @@
-"""Towards understanding the benefit of label noise GD in the low-SNR regime (arXiv:2510.17526).
+"""Towards understanding the benefit of label noise GD in the low-SNR regime (Huang, Han, Song,
+Chen, Wu, Zou, Suzuki; NeurIPS 2025; arXiv:2510.17526).
 
 A two-layer CNN (shared filters over two patches, fixed +-1/m second layer, squared ReLU)
 trained by full-batch GD on signal-noise data with low SNR memorises the noise and generalises
 badly; label-noise GD (flip each label with probability p afresh at every step) stops the
-noise memorisation while the signal keeps growing, and generalises. Source of every number:
-../shared/specs/label_noise.md, paper A.
+noise memorisation while the signal keeps growing, and generalises.
 
 Experiments:
   label-noise-gd/dynamics  GD vs label-noise GD: max gamma, max rho, rho/gamma, loss, test acc
@@ -20,23 +20,20 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from theorylab.config import ConfigError, param
+from theorylab.analysis import absent_cells, final_rows, fit_boundary, trajectories, value_at
 from theorylab.data import signal_noise
-from theorylab.engine.trainer import Problem
-from theorylab.models import cnn
+from theorylab.experiment import Claim, ConfigError, Experiment, Preset, Problem, Resolved, param
+from theorylab.models import cnn, decomposition
+from theorylab.models.losses import logistic_loss
 from theorylab.optim.label_noise import KINDS, LabelNoise, with_label_noise
-from theorylab.papers.base import Claim, Experiment, Preset
-from theorylab.plots.phase import heatmap
-from theorylab.plots.style import plt
-from theorylab.plots.trajectories import band
-from theorylab.store.shards import final_rows
-from theorylab.sweep.grid import Resolved
-from theorylab.theory import label_noise as theory
+from theorylab.plots.phase import table_heatmap
+from theorylab.plots.style import paper_style, subplots
+from theorylab.plots.trajectories import cell_band
+from theorylab.theory import signal_noise as theory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +52,8 @@ class Config:
     # values (dynamic: vmapped, free to sweep)
     mu_norm: float = param(2.0, "signal norm |mu|", lo=0.0, lo_open=True)
     sigma_p: float = param(0.5, "noise std sigma_p (noise ~ N(0, sigma_p^2 (I - mu mu^T/|mu|^2)))", lo=0.0, lo_open=True)
-    sigma0: float = param(0.001, "init std of the filters (not given by the paper; see README)", lo=0.0, lo_open=True)
+    sigma0: float = param(0.001, "init std of the filters (not given by the paper; see the module docstring)",
+                          lo=0.0, lo_open=True)
     lr: float = param(0.5, "GD step size eta", lo=0.0, lo_open=True)
     label_noise_p: float = param(0.1, "flip probability p of label-noise GD (0: plain GD)", lo=0.0, hi=0.5)
     eps_mean: float = param(1.0, "mean of eps for label_noise=gaussian")
@@ -78,28 +76,17 @@ class Config:
 
 
 def _sample(key, n, cfg):
-    # spec, paper A "Data": Rademacher y; the signal y mu sits in a uniformly random one of the
-    # two patches, the other is xi ~ N(0, sigma_p^2 (I - mu mu^T / |mu|^2)).
+    # the paper's data: Rademacher y; the signal y mu sits in a uniformly random one of the two
+    # patches, the other is xi ~ N(0, sigma_p^2 (I - mu mu^T / |mu|^2)).
     return signal_noise.sample(key, n, d=cfg.d, mu_norm=cfg.mu_norm, noise_scales=jnp.array([cfg.sigma_p]),
                                signal="antipodal", orthogonal_noise=True, signal_position="random",
                                labels="rademacher")
 
 
-def cnn_setup(key, cfg, sample):
-    """The CNN runs of both label-noise papers: N(0, sigma0^2) filters, train and test sets
-    drawn by ``sample(key, n, cfg)``, and the basis span(mu, xi_1..xi_n) of the exact
-    gamma / rho decomposition. Labels: y observed, y_true before any fixed flip."""
-    k_init, k_train, k_test = jax.random.split(key, 3)
-    w0 = cnn.init(k_init, cfg.m, cfg.d, cfg.sigma0)
-    train, test = sample(k_train, cfg.n, cfg), sample(k_test, cfg.n_test, cfg)
-    mu = signal_noise.signal_vectors(cfg.d, cfg.mu_norm, "antipodal")[0]
-    xi = signal_noise.noise_tokens(train)[:, 0]  # [n, d]
-    return w0, dict(x=train.x, y=train.y, y_true=train.y_true, x_test=test.x, y_test=test.y,
-                    y_test_true=test.y_true, w0=w0, basis=theory.basis(mu, xi))
-
-
 def setup(key, cfg):
-    return cnn_setup(key, cfg, _sample)
+    mu = signal_noise.signal_vectors(cfg.d, cfg.mu_norm, "antipodal")[0]
+    return cnn.setup_runs(key, m=cfg.m, d=cfg.d, sigma0=cfg.sigma0, n=cfg.n, n_test=cfg.n_test, mu=mu,
+                          sample=lambda k, size: _sample(k, size, cfg))
 
 
 def noise_of(cfg) -> LabelNoise:
@@ -109,7 +96,7 @@ def noise_of(cfg) -> LabelNoise:
 
 def loss_given_labels(w, data, cfg, y):
     """(1/n) sum_i l(y_i f(W, x_i)) with the labels y [n] given."""
-    return jnp.mean(cnn.logistic_loss(y * cnn.apply(w, data["x"], cfg.q)))
+    return jnp.mean(logistic_loss(y * cnn.apply(w, data["x"], cfg.q)))
 
 
 loss = with_label_noise(loss_given_labels, noise_of)
@@ -119,12 +106,12 @@ def observe(w, data, cfg):
     """Clean training loss / accuracy, test accuracy and the gamma / rho decomposition."""
     margin = data["y"] * cnn.apply(w, data["x"], cfg.q)
     test_margin = data["y_test"] * cnn.apply(w, data["x_test"], cfg.q)
-    gamma, rho = theory.decompose(w, data["w0"], data["basis"])
+    gamma, rho = decomposition.decompose(w, data["w0"], data["basis"])
     g_max, r_max = gamma.max(), rho.max()
     return dict(
-        train_loss=jnp.mean(cnn.logistic_loss(margin)),
+        train_loss=jnp.mean(logistic_loss(margin)),
         train_acc=jnp.mean(margin > 0),
-        test_loss=jnp.mean(cnn.logistic_loss(test_margin)),
+        test_loss=jnp.mean(logistic_loss(test_margin)),
         test_acc=jnp.mean(test_margin > 0),
         gamma_max=g_max,
         rho_max=r_max,
@@ -135,10 +122,6 @@ def observe(w, data, cfg):
 
 PROBLEM = Problem(setup=setup, loss=loss, observe=observe)
 
-
-# ---------------------------------------------------------------------------------------
-# shared analysis helpers
-
 GD_LABEL = "GD"
 LN_LABEL = "LN-GD"
 
@@ -147,33 +130,25 @@ def _is_gd(cfg) -> bool:
     return cfg.label_noise == "flip" and cfg.label_noise_p == 0.0
 
 
-def _cell_cfgs(resolved: Resolved) -> dict:
-    return dict(resolved.cells)
-
-
-def _mean_traj(df: pd.DataFrame, cell: str, col: str):
-    """(steps [T], values [seeds, T]) of one cell's observable."""
-    wide = df[df["cell"] == cell].pivot(index="seed", columns="step", values=col)
-    return wide.columns.to_numpy(), wide.to_numpy()
-
-
-def _at(steps: np.ndarray, vals: np.ndarray, step: int) -> np.ndarray:
-    """[seeds]: the values at the last log point <= step."""
-    i = int(np.searchsorted(steps, step, side="right")) - 1
-    return vals[:, max(i, 0)]
-
-
 # ---------------------------------------------------------------------------------------
 # label-noise-gd/dynamics
 
 
 def _pairs(resolved: Resolved):
     """(GD cell, [label-noise cells]) at the base sigma0; None when the grid has no GD cell."""
-    cfgs = _cell_cfgs(resolved)
+    cfgs = dict(resolved.cells)
     base = [lab for lab, c in cfgs.items() if c.sigma0 == resolved.base.sigma0]
     gd = [lab for lab in base if _is_gd(cfgs[lab])]
     ln = [lab for lab in base if not _is_gd(cfgs[lab])]
     return (gd[0], ln) if gd and ln else (None, ln)
+
+
+S_GD_RATIO = "under GD noise memorisation dominates: final max rho / max gamma > 10"
+S_LN = (("ln-ratio-bounded", "under label-noise GD max rho / max gamma stays bounded: over [T/2, T] it never "
+                             "exceeds its value at T/2, and it ends below half of GD's"),
+        ("ln-gamma-grows", "under label-noise GD the signal keeps growing while noise memorisation plateaus"),
+        ("test-acc", "label-noise GD ends with a higher test accuracy than GD, by at least 0.1"),
+        ("ln-loss-order-one", "label-noise GD keeps the (clean) training loss of order one while GD drives it to ~0"))
 
 
 def dynamics_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
@@ -181,55 +156,61 @@ def dynamics_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
     if gd is None:
         return [Claim("gd-vs-ln", "a GD cell and a label-noise GD cell at the base sigma0", "", "",
                       "", None, "this grid lacks a GD cell (label_noise_p = 0) or a label-noise cell")]
+    lost = absent_cells(df, [gd, *lns])
+    if gd in lost:  # every claim compares with GD
+        why = f"no results for the GD cell {gd!r}: its runs failed"
+        return [Claim.missing("gd-ratio", S_GD_RATIO, why)] + [
+            Claim.missing(cid + ("" if len(lns) == 1 else f"[{lab}]"), statement, why)
+            for lab in lns for cid, statement in S_LN]
     T = resolved.base.steps
     half = T // 2
-    s, gd_ratio = _mean_traj(df, gd, "rho_over_gamma")
-    _, gd_gamma = _mean_traj(df, gd, "gamma_max")
-    _, gd_acc = _mean_traj(df, gd, "test_acc")
-    _, gd_loss = _mean_traj(df, gd, "train_loss")
-    r_gd = float(_at(s, gd_ratio, T).mean())
-    g_gd = float((_at(s, gd_gamma, T) / _at(s, gd_gamma, half)).mean())
+    s, gd_ratio = trajectories(df, "rho_over_gamma", cell=gd)
+    _, gd_gamma = trajectories(df, "gamma_max", cell=gd)
+    _, gd_acc = trajectories(df, "test_acc", cell=gd)
+    _, gd_loss = trajectories(df, "train_loss", cell=gd)
+    r_gd = float(value_at(s, gd_ratio, T).mean())
+    g_gd = float((value_at(s, gd_gamma, T) / value_at(s, gd_gamma, half)).mean())
     out = [Claim(
-        "gd-ratio", "under GD noise memorisation dominates: final max rho / max gamma > 10",
+        "gd-ratio", S_GD_RATIO,
         "> 10", f"{r_gd:.1f} (mean over {gd_ratio.shape[0]} seeds)", "> 10", bool(r_gd > 10),
         f"cell {gd!r}; its signal stalls: max gamma(T) / max gamma(T/2) = {g_gd:.2f}")]
     for lab in lns:
         sfx = "" if len(lns) == 1 else f"[{lab}]"
-        _, ratio = _mean_traj(df, lab, "rho_over_gamma")
-        _, gamma = _mean_traj(df, lab, "gamma_max")
-        _, rho = _mean_traj(df, lab, "rho_max")
-        _, acc = _mean_traj(df, lab, "test_acc")
-        _, tl = _mean_traj(df, lab, "train_loss")
+        if lab in lost:
+            out += [Claim.missing(cid + sfx, statement, f"no results for the cell {lab!r}: its runs failed")
+                    for cid, statement in S_LN]
+            continue
+        _, ratio = trajectories(df, "rho_over_gamma", cell=lab)
+        _, gamma = trajectories(df, "gamma_max", cell=lab)
+        _, rho = trajectories(df, "rho_max", cell=lab)
+        _, acc = trajectories(df, "test_acc", cell=lab)
+        _, tl = trajectories(df, "train_loss", cell=lab)
         second = s >= half
         peak2 = ratio[:, second].max(axis=1)  # [seeds] max of the ratio over [T/2, T]
-        r_half, r_end = _at(s, ratio, half), _at(s, ratio, T)
+        r_half, r_end = value_at(s, ratio, half), value_at(s, ratio, T)
         ok_b = bool(np.all(peak2 <= 1.05 * r_half) and r_end.mean() < r_gd / 2)
         out.append(Claim(
-            "ln-ratio-bounded" + sfx,
-            "under label-noise GD max rho / max gamma stays bounded: over [T/2, T] it never exceeds "
-            "its value at T/2, and it ends below half of GD's",
+            "ln-ratio-bounded" + sfx, S_LN[0][1],
             "max over [T/2, T] <= 1.05 x value at T/2 (each seed); final < GD final / 2",
             f"at T/2 {r_half.mean():.2f}, max over [T/2, T] {peak2.mean():.2f}, final {r_end.mean():.2f} "
             f"(GD final {r_gd:.1f})",
             "5% on the plateau; factor 2 against GD", ok_b, f"cell {lab!r}"))
-        g_ratio = _at(s, gamma, T) / _at(s, gamma, half)
-        rho_ratio = _at(s, rho, T) / _at(s, rho, half)
+        g_ratio = value_at(s, gamma, T) / value_at(s, gamma, half)
+        rho_ratio = value_at(s, rho, T) / value_at(s, rho, half)
         ok_g = bool(g_ratio.mean() >= 1.5 and rho_ratio.mean() <= 1.25)
         out.append(Claim(
-            "ln-gamma-grows" + sfx,
-            "under label-noise GD the signal keeps growing while noise memorisation plateaus",
+            "ln-gamma-grows" + sfx, S_LN[1][1],
             "max gamma(T) / max gamma(T/2) >= 1.5 and max rho(T) / max rho(T/2) <= 1.25",
             f"gamma ratio {g_ratio.mean():.2f}, rho ratio {rho_ratio.mean():.2f} (GD: gamma ratio {g_gd:.2f})",
             "seed means", ok_g, f"cell {lab!r}"))
-        a_ln, a_gd = float(_at(s, acc, T).mean()), float(_at(s, gd_acc, T).mean())
+        a_ln, a_gd = float(value_at(s, acc, T).mean()), float(value_at(s, gd_acc, T).mean())
         out.append(Claim(
-            "test-acc" + sfx, "label-noise GD ends with a higher test accuracy than GD, by at least 0.1",
+            "test-acc" + sfx, S_LN[2][1],
             "LN-GD - GD >= 0.1", f"LN-GD {a_ln:.3f} vs GD {a_gd:.3f}: +{a_ln - a_gd:.3f}", "0.1 absolute",
             bool(a_ln - a_gd >= 0.1), f"cell {lab!r}; test accuracy on fresh samples, seed means"))
-        l_ln, l_gd = float(_at(s, tl, T).mean()), float(_at(s, gd_loss, T).mean())
+        l_ln, l_gd = float(value_at(s, tl, T).mean()), float(value_at(s, gd_loss, T).mean())
         out.append(Claim(
-            "ln-loss-order-one" + sfx,
-            "label-noise GD keeps the (clean) training loss of order one while GD drives it to ~0",
+            "ln-loss-order-one" + sfx, S_LN[3][1],
             "LN-GD >= 0.05 and GD <= 0.01", f"LN-GD {l_ln:.3f}, GD {l_gd:.4f}", "thresholds as stated",
             bool(l_ln >= 0.05 and l_gd <= 0.01), f"cell {lab!r}; final training loss on the observed labels"))
     return out
@@ -240,48 +221,56 @@ DYN_PANELS = (("gamma_max", r"max $\gamma$", False), ("rho_max", r"max $\rho$", 
               ("train_loss", "training loss (clean labels)", True), ("test_acc", "test accuracy", False))
 
 
+def _kind(c) -> str:
+    """Legend of a cell's training rule."""
+    if _is_gd(c):
+        return GD_LABEL
+    return f"{LN_LABEL} p={c.label_noise_p:g}" if c.label_noise == "flip" else c.label_noise
+
+
 def dynamics_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
-    cfgs = _cell_cfgs(resolved)
-    sigmas = sorted({c.sigma0 for c in cfgs.values()})
-    fig, axes = plt.subplots(len(sigmas), len(DYN_PANELS) + 1, figsize=(20, 3.4 * len(sigmas)),
-                             constrained_layout=True, squeeze=False)
+    have = set(df["cell"])
+    cfgs = {lab: c for lab, c in resolved.cells if lab in have}
+    sigmas = sorted({c.sigma0 for c in cfgs.values()}) or [resolved.base.sigma0]
     T = resolved.base.steps
-    for i, s0 in enumerate(sigmas):
-        labs = [lab for lab, c in cfgs.items() if c.sigma0 == s0]
-        for j, (col, title, log) in enumerate(DYN_PANELS):
-            ax = axes[i, j]
-            for lab in labs:
-                steps, vals = _mean_traj(df, lab, col)
-                band(ax, steps, vals, label=lab, log=log)
-            ax.set_title(f"{title} ($\\sigma_0$ = {s0:g})")
-            ax.set_xlabel("step")
-            ax.legend()
-        axes[i, -1].axis("off")
-    # sigma0 effect: final test accuracy against sigma0, per label-noise setting.
-    ax = axes[0, -1]
-    ax.axis("on")
-    kinds = {}
-    for lab, c in cfgs.items():
-        key = GD_LABEL if _is_gd(c) else f"{LN_LABEL} p={c.label_noise_p:g}" if c.label_noise == "flip" else c.label_noise
-        steps, vals = _mean_traj(df, lab, "test_acc")
-        kinds.setdefault(key, []).append((c.sigma0, _at(steps, vals, T).mean(), _at(steps, vals, T).std()))
-    for key, pts in kinds.items():
-        pts.sort()
-        x, m, sd = map(np.array, zip(*pts))
-        ax.errorbar(x, m, yerr=sd, marker="o", capsize=3, label=key)
-    ax.set_xscale("log")
-    ax.set_ylim(0.4, 1.02)
-    ax.set_xlabel(r"init scale $\sigma_0$")
-    ax.set_title(f"final test accuracy vs $\\sigma_0$ (step {T})")
-    ax.legend()
-    b = resolved.base
-    fig.suptitle(f"label-noise-gd/dynamics ({resolved.preset}): d={b.d}, n={b.n}, m={b.m}, q={b.q}, "
-                 f"|mu|={b.mu_norm:g}, sigma_p={b.sigma_p:g}, SNR={b.snr():.3f}, eta={b.lr:g}; "
-                 f"mean +- 2 sd over {resolved.seeds} seeds")
+    with paper_style():
+        fig, axes = subplots(len(sigmas), len(DYN_PANELS) + 1, figsize=(20, 3.4 * len(sigmas)),
+                             constrained_layout=True, squeeze=False)
+        for i, s0 in enumerate(sigmas):
+            labs = [lab for lab, c in cfgs.items() if c.sigma0 == s0]
+            for j, (col, title, log) in enumerate(DYN_PANELS):
+                ax = axes[i, j]
+                for lab in labs:
+                    cell_band(ax, df, col, cell=lab, label=lab, log=log)
+                ax.set_title(f"{title} ($\\sigma_0$ = {s0:g})")
+                ax.set_xlabel("step")
+                ax.legend()
+            axes[i, -1].axis("off")
+        # sigma0 effect: final test accuracy against sigma0, per training rule.
+        ax = axes[0, -1]
+        ax.axis("on")
+        kinds = {}
+        for lab, c in cfgs.items():
+            steps, vals = trajectories(df, "test_acc", cell=lab)
+            final = value_at(steps, vals, T)
+            kinds.setdefault(_kind(c), []).append((c.sigma0, final.mean(), final.std()))
+        for key, pts in kinds.items():
+            pts.sort()
+            x, m, sd = map(np.array, zip(*pts))
+            ax.errorbar(x, m, yerr=sd, marker="o", capsize=3, label=key)
+        ax.set_xscale("log")
+        ax.set_ylim(0.4, 1.02)
+        ax.set_xlabel(r"init scale $\sigma_0$")
+        ax.set_title(f"final test accuracy vs $\\sigma_0$ (step {T})")
+        ax.legend()
+        b = resolved.base
+        fig.suptitle(f"label-noise-gd/dynamics ({resolved.preset}): d={b.d}, n={b.n}, m={b.m}, q={b.q}, "
+                     f"|mu|={b.mu_norm:g}, sigma_p={b.sigma_p:g}, SNR={b.snr():.3f}, eta={b.lr:g}; "
+                     f"mean +- 2 sd over {resolved.seeds} seeds")
     return {"dynamics": fig}
 
 
-# Paper preset, spec paper A "Main run": n = 200, n_test = 2000, d = 2000, m = 20, eta = 0.5,
+# Paper preset, the paper's main run: n = 200, n_test = 2000, d = 2000, m = 20, eta = 0.5,
 # p = 0.1, T = 2000, mu = (2, 0, ..., 0), sigma_p^2 = 0.25 (SNR ~ 0.089); sigma0 not given.
 DYN_PAPER_BASE = dict(d=2000, n=200, n_test=2000, m=20, q=2, mu_norm=2.0, sigma_p=0.5, lr=0.5,
                       steps=2000, log_every=50, sigma0=0.001)
@@ -314,7 +303,7 @@ def _variant(base_over: dict, cells: tuple, note: str) -> Preset:
     return Preset(base=dict(DYN_PAPER_BASE, **base_over), cells=cells, seeds=3, note=note)
 
 
-# Appendix variants (spec paper A "Appendix variants worth offering as presets").
+# The paper's appendix variants: flip rates 0.3, 0.4; non-flip label noise; ReLU^3 and ReLU^4.
 DYN_VARIANTS = {
     "flip-p0.3-0.4": _variant({}, (dict(label=GD_LABEL, label_noise_p=0.0), dict(label="LN-GD p=0.3", label_noise_p=0.3),
                                    dict(label="LN-GD p=0.4", label_noise_p=0.4)), "appendix: flip rates 0.3 and 0.4"),
@@ -326,11 +315,11 @@ DYN_VARIANTS = {
                              dict(label="eps~U[-1,2]", label_noise="uniform", eps_lo=-1.0, eps_hi=2.0),
                              dict(label="eps~U[-2,3]", label_noise="uniform", eps_lo=-2.0, eps_hi=3.0)),
                         "appendix: non-flip uniform label noise"),
-    # spec: q = 3 with eta = 0.5, n = 200, |mu| = 2, sigma_p = 0.5. sigma0 = 0.05: at 0.001 the
-    # signal gradient ~ <w, mu>^2 never takes off in 2000 steps (LN-GD 0.47 vs GD 0.52), at 0.01
-    # LN-GD reaches 0.51 only; at 0.05 LN-GD 0.97 vs GD 0.51 (1 seed each, our measurement).
+    # appendix: q = 3 with eta = 0.5, n = 200, |mu| = 2, sigma_p = 0.5. sigma0 = 0.05 is ours: at
+    # 0.001 the signal gradient ~ <w, mu>^2 never takes off in 2000 steps (LN-GD 0.47 vs GD 0.52),
+    # at 0.01 LN-GD reaches 0.51 only; at 0.05 LN-GD 0.97 vs GD 0.51 (1 seed each, our measurement).
     "relu3": _variant(dict(q=3, sigma0=0.05), _gd_ln_cells([0.05]), "appendix: ReLU^3 (sigma0 = 0.05)"),
-    # spec: q = 4 with eta = 0.1, n = 50, |mu| = 5, sigma_p = 0.5; sigma0 as for q = 3.
+    # appendix: q = 4 with eta = 0.1, n = 50, |mu| = 5, sigma_p = 0.5; sigma0 as for q = 3.
     "relu4": _variant(dict(q=4, lr=0.1, n=50, mu_norm=5.0, sigma0=0.05), _gd_ln_cells([0.05]),
                       "appendix: ReLU^4 (sigma0 = 0.05)"),
 }
@@ -350,7 +339,7 @@ DYNAMICS = Experiment(
 # label-noise-gd/phase
 
 GENERALISES = 0.9  # a cell "generalises" when its mean test accuracy is at least this
-SPEC_C = 1.0  # spec paper A: "GD fails on the band n * SNR^2 <~ 1 where label-noise GD succeeds"
+PAPER_C = 1.0  # the paper: GD fails on the band n * SNR^2 <~ 1, where label-noise GD succeeds
 
 
 def _phase_cells_of(snrs, ns, d, sigma_p, p=0.1) -> tuple[dict, ...]:
@@ -365,6 +354,8 @@ def _phase_cells_of(snrs, ns, d, sigma_p, p=0.1) -> tuple[dict, ...]:
 
 
 def _phase_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (method, n, SNR): mean test / train accuracy over seeds, n SNR^2 and whether the
+    cell generalises (SNR rounded to 4 digits, so both methods' cells share their grid point)."""
     fin = final_rows(df)
     fin = fin.assign(snr=np.round(theory.snr(fin["mu_norm"], fin["sigma_p"], fin["d"]), 4),
                      method=np.where(fin["label_noise_p"] > 0, LN_LABEL, GD_LABEL))
@@ -373,22 +364,22 @@ def _phase_table(df: pd.DataFrame) -> pd.DataFrame:
     return t.assign(nsnr2=t["n"] * t["snr"] ** 2, ok=t["test_acc"] >= GENERALISES)
 
 
-def fit_band_c(nsnr2: np.ndarray, ok: np.ndarray) -> tuple[float, int]:
-    """The c of the law "a cell generalises iff n SNR^2 >= c" that misclassifies fewest cells.
+def _gd_law(gd: pd.DataFrame) -> tuple[float, int]:
+    """(c, misclassified cells) of the law "GD generalises iff n SNR^2 >= c" fitted to GD's cells."""
+    fit = fit_boundary(gd["n"], gd["snr"], gd["ok"].astype(float))
+    return fit.c_split, fit.misses
 
-    Candidates are the geometric midpoints between consecutive sorted n SNR^2 values (and the
-    ends); returns (c, number of misclassified cells), the smallest c among ties.
-    """
-    x = np.asarray(nsnr2, float)
-    ok = np.asarray(ok, bool)
-    xs = np.unique(x)
-    cands = np.concatenate([[xs[0] / 2], np.sqrt(xs[1:] * xs[:-1]), [xs[-1] * 2]])
-    errors = np.array([int(np.sum((x >= c) != ok)) for c in cands])
-    best = int(np.argmin(errors))
-    return float(cands[best]), int(errors[best])
+
+S_CONTAINS = f"the region where label-noise GD generalises (test acc >= {GENERALISES}) strictly contains GD's"
+S_BAND = ("GD's region is n SNR^2 >= c (GD fails on the whole band n SNR^2 < c) and label-noise GD "
+          "generalises on part of that band")
 
 
 def phase_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
+    lost = absent_cells(df, [lab for lab, _ in resolved.cells])
+    if lost:
+        why = f"no results for {len(lost)} of {len(resolved.cells)} cells (e.g. {lost[0]!r}): their runs failed"
+        return [Claim.missing("ln-contains-gd", S_CONTAINS, why), Claim.missing("gd-fails-band", S_BAND, why)]
     t = _phase_table(df)
     gd = t[t["method"] == GD_LABEL].set_index(["n", "snr"])
     ln = t[t["method"] == LN_LABEL].set_index(["n", "snr"])
@@ -401,23 +392,20 @@ def phase_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
     contained = g_ok <= l_ok
     extra = l_ok - g_ok
     out = [Claim(
-        "ln-contains-gd",
-        f"the region where label-noise GD generalises (test acc >= {GENERALISES}) strictly contains GD's",
+        "ln-contains-gd", S_CONTAINS,
         "GD's region is a proper subset of LN-GD's",
         f"GD generalises on {len(g_ok)} cells, LN-GD on {len(l_ok)}; {len(g_ok - l_ok)} GD cells outside "
         f"LN-GD's region, {len(extra)} cells only LN-GD", "set inclusion, strict",
         bool(contained and len(extra) > 0), f"{len(common)} cells, test accuracy = mean over seeds")]
-    c, miss = fit_band_c(gd["nsnr2"].to_numpy(), gd["ok"].to_numpy())
+    c, miss = _gd_law(gd.reset_index())
     band = (gd["nsnr2"] < c).to_numpy()
     n_band = int(band.sum())
     gd_band_ok = int(gd.loc[band, "ok"].sum())
     ln_band_ok = int(ln.loc[band, "ok"].sum())
     out.append(Claim(
-        "gd-fails-band",
-        "GD's region is n SNR^2 >= c (GD fails on the whole band n SNR^2 < c) and label-noise GD "
-        "generalises on part of that band",
+        "gd-fails-band", S_BAND,
         "the law misclassifies <= 10% of GD's cells; GD generalises on no band cell; LN-GD on >= 3",
-        f"c = {c:.3g} (spec's order: {SPEC_C:g}); law misses {miss}/{len(gd)} GD cells; {n_band} band cells: "
+        f"c = {c:.3g} (the paper's order: {PAPER_C:g}); law misses {miss}/{len(gd)} GD cells; {n_band} band cells: "
         f"GD generalises on {gd_band_ok}, LN-GD on {ln_band_ok}",
         "as stated", bool(miss <= 0.1 * len(gd) and gd_band_ok == 0 and ln_band_ok >= 3),
         "c fitted to GD's cells (fewest misclassified); LN-GD's own failures at the smallest SNRs are "
@@ -427,31 +415,30 @@ def phase_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
 
 def phase_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
     t = _phase_table(df)
-    gd_t = t[t["method"] == GD_LABEL]
-    c, _ = fit_band_c(gd_t["nsnr2"].to_numpy(), gd_t["ok"].to_numpy())
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4), constrained_layout=True)
-    curve = lambda s: c / np.maximum(s, 1e-9) ** 2  # noqa: E731  n = c / SNR^2
-    for ax, method in zip(axes[:2], (GD_LABEL, LN_LABEL)):
-        sub = t[t["method"] == method]
-        piv = sub.pivot(index="n", columns="snr", values="test_acc").sort_index().sort_index(axis=1)
-        heatmap(ax, piv.columns.to_numpy(), piv.index.to_numpy(), piv.to_numpy(), cmap="viridis", vmin=0.5,
-                vmax=1.0, label="test accuracy", curve=curve, curve_label=f"n SNR$^2$ = {c:.3g} (fit to GD)")
-        ax.set_title(f"{method}: test accuracy")
-    gd = t[t["method"] == GD_LABEL].pivot(index="n", columns="snr", values="test_acc").sort_index().sort_index(axis=1)
-    ln = t[t["method"] == LN_LABEL].pivot(index="n", columns="snr", values="test_acc").sort_index().sort_index(axis=1)
-    heatmap(axes[2], gd.columns.to_numpy(), gd.index.to_numpy(), (ln - gd).to_numpy(), cmap="RdBu", vmin=-0.5,
-            vmax=0.5, label="LN-GD - GD", curve=curve, curve_label=f"n SNR$^2$ = {c:.3g} (fit to GD)")
-    axes[2].set_title("test accuracy gain of label noise")
-    for ax in axes:
-        ax.set_xlabel(r"SNR = $|\mu| / (\sigma_p \sqrt{d})$")
-        ax.set_ylabel("n (training samples)")
-    b = resolved.base
-    fig.suptitle(f"label-noise-gd/phase ({resolved.preset}): d={b.d}, m={b.m}, sigma_p={b.sigma_p:g}, "
-                 f"eta={b.lr:g}, {b.steps} steps, p=0.1; mean over {resolved.seeds} seeds")
+    by_method = {m: t[t["method"] == m] for m in (GD_LABEL, LN_LABEL)}
+    c, _ = _gd_law(by_method[GD_LABEL])
+    overlay = dict(curve=lambda s: c / np.maximum(s, 1e-9) ** 2,  # n = c / SNR^2
+                   curve_label=f"n SNR$^2$ = {c:.3g} (fit to GD)")
+    with paper_style():
+        fig, axes = subplots(1, 3, figsize=(16, 4.4), constrained_layout=True)
+        for ax, (method, sub) in zip(axes[:2], by_method.items()):
+            table_heatmap(ax, sub, x="snr", y="n", value="test_acc", cmap="viridis", vmin=0.5, vmax=1.0,
+                          label="test accuracy", **overlay)
+            ax.set_title(f"{method}: test accuracy")
+        both = by_method[LN_LABEL].merge(by_method[GD_LABEL], on=["n", "snr"], how="outer", suffixes=("", "_gd"))
+        table_heatmap(axes[2], both.assign(gain=both["test_acc"] - both["test_acc_gd"]), x="snr", y="n",
+                      value="gain", cmap="RdBu", vmin=-0.5, vmax=0.5, label="LN-GD - GD", **overlay)
+        axes[2].set_title("test accuracy gain of label noise")
+        for ax in axes:
+            ax.set_xlabel(r"SNR = $|\mu| / (\sigma_p \sqrt{d})$")
+            ax.set_ylabel("n (training samples)")
+        b = resolved.base
+        fig.suptitle(f"label-noise-gd/phase ({resolved.preset}): d={b.d}, m={b.m}, sigma_p={b.sigma_p:g}, "
+                     f"eta={b.lr:g}, {b.steps} steps, p=0.1; mean over {resolved.seeds} seeds")
     return {"phase": fig}
 
 
-# Paper preset, spec paper A "Heatmap (Fig. 3)": SNR in [0.03, 0.10] x n in [100, 700], 1000 steps,
+# Paper preset, the paper's Fig. 3: SNR in [0.03, 0.10] x n in [100, 700], 1000 steps,
 # eta = 1.0, the main run's other sizes (d = 2000, m = 20, sigma_p = 0.5).
 PAPER_SNRS = (0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10)
 PAPER_NS = (100, 200, 300, 400, 500, 600, 700)
