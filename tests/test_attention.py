@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from theorylab.models import attention
+from theorylab.models.losses import logistic_loss
 
 
 def _toy(key, d=6, m=4, n=5, d_h=3, d_v=4, shrink=2.0):
@@ -16,7 +17,7 @@ def _toy(key, d=6, m=4, n=5, d_h=3, d_v=4, shrink=2.0):
 
 
 def _loss(params, w_o, x, y):
-    return jnp.mean(attention.logistic_loss(y * attention.apply(params, w_o, x)))
+    return jnp.mean(logistic_loss(y * attention.apply(params, w_o, x)))
 
 
 def test_gradient_matches_central_finite_differences_float64():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from theorylab.models import attention
+from theorylab.models.losses import logistic_loss
 
 
 def _problem(key, n=5, m=4, d=40, d_h=6, d_v=5):
@@ -22,13 +23,13 @@ def _problem(key, n=5, m=4, d=40, d_h=6, d_v=5):
 
 
 def _loss_plain(p, w_o, x, y):
-    return jnp.mean(attention.logistic_loss(y * attention.apply_plain(p, w_o, x)))
+    return jnp.mean(logistic_loss(y * attention.apply_plain(p, w_o, x)))
 
 
 def _loss_dual(dp, frozen, y, n, m):
     p, k, v = attention.dual_projections(dp, frozen)
     out = attention.apply_from_projections(p.reshape(n, m, -1), k.reshape(n, m, -1), v.reshape(n, m))
-    return jnp.mean(attention.logistic_loss(y * out))
+    return jnp.mean(logistic_loss(y * out))
 
 
 @pytest.mark.parametrize("n,m,d", [(5, 4, 40), (6, 4, 12)])  # T = 20 < d = 40, and T = 24 > d = 12
@@ -75,7 +76,7 @@ def test_dual_gradient_is_not_the_euclidean_one():
         def loss_of_p(p):
             _, k, v = attention.dual_projections(dp, frozen)
             out = attention.apply_from_projections(p.reshape(n, m, -1), k.reshape(n, m, -1), v.reshape(n, m))
-            return jnp.mean(attention.logistic_loss(y * out))
+            return jnp.mean(logistic_loss(y * out))
 
         g_p = jax.grad(loss_of_p)(frozen.p_q0)
         np.testing.assert_allclose(g.a_q, g_p, rtol=1e-12, atol=1e-15)

@@ -3,13 +3,14 @@
 import numpy as np
 import pandas as pd
 
+from theorylab.analysis import fit_boundary
 from theorylab.papers import vit_benign as vb
 from theorylab.sweep.grid import resolve
 from theorylab.theory import vit_benign as theory
 
 
 def test_paper_axis_conventions():
-    # spec "Figure 1": SNR = |mu| / (sigma_weak sqrt(d)) = |mu| / 6.4 at d = 1024
+    # the paper's Figure 1: SNR = |mu| / (sigma_weak sqrt(d)) = |mu| / 6.4 at d = 1024
     np.testing.assert_allclose(theory.snr(64.0, 0.2, 1024), 10.0)
     # the same curve against sigma_strong = 4: c scales by (0.2 / 4)^2
     np.testing.assert_allclose(theory.PAPER_C_WEAK * (0.2 / 4) ** 2, theory.PAPER_C_STRONG)
@@ -20,10 +21,10 @@ def test_boundary_estimators_recover_an_exact_law():
     snrs = np.linspace(1, 40, 400)
     n_grid, s_grid = np.meshgrid(ns, snrs, indexing="ij")
     below = (n_grid * s_grid**2 >= c).astype(float)  # benign exactly beyond the curve
-    got_n, stars = theory.snr_star(n_grid.ravel(), s_grid.ravel(), below.ravel())
-    np.testing.assert_array_equal(got_n, ns)
-    slope, c_fit = theory.fit_boundary(got_n, stars)
-    assert abs(slope + 2) < 0.02 and abs(c_fit / c - 1) < 0.02
+    fit = fit_boundary(n_grid.ravel(), s_grid.ravel(), below.ravel())
+    np.testing.assert_array_equal(fit.n, ns)
+    assert abs(fit.slope + 2) < 0.02 and abs(fit.c_star / c - 1) < 0.02
+    assert fit.misses == 0 and abs(fit.c_split / c - 1) < 0.02  # the best split finds the same law
 
 
 def _fake_results(law_exponent: float, c: float = 900.0, plateau: float = theory.LN2):
@@ -71,3 +72,17 @@ def test_paper_preset_is_the_papers_figure_1():
     assert {c["mu_norm"] for c in p.cells} == set(map(float, range(1, 101)))
     cfg = vb.Config(**p.base)
     assert (cfg.d, cfg.M, cfg.d_h, cfg.d_v, cfg.lr, cfg.shrink, cfg.stop_loss) == (1024, 16, 512, 512, 0.1, 16.0, 0.01)
+
+
+def test_claims_fail_when_cells_of_the_grid_have_no_results():
+    df, resolved = _fake_results(2.0)
+    claims = vb.phase_claims(df[df["N"] != 20], resolved)  # the runs of every N = 20 cell failed
+    assert [c.holds for c in claims] == [False, False] and all(c.measured == "inputs missing" for c in claims)
+    rows = [dict(run_id=f"benign{s}", cell="benign", seed=s, step=500, attn_signal=0.6, attn_strong_noise=0.2,
+                 value_signal=0.6, value_strong_noise=0.2, test_loss=0.1) for s in range(3)]
+    p = vb.DYN_CPU
+    resolved = resolve("vit-benign/dynamics", "cpu", vb.Config, p.base, p.cells, 3, {})
+    (claim,) = vb.dynamics_claims(pd.DataFrame(rows), resolved)  # no 'harmful' rows
+    assert claim.holds is False and "harmful" in claim.note
+    resolved = resolve("vit-benign/dynamics", "cpu", vb.Config, p.base, p.cells[:1], 3, {})
+    assert vb.dynamics_claims(pd.DataFrame(rows), resolved)[0].holds is None  # the grid cannot test it

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 
 class PatchData(NamedTuple):
     x: jax.Array  # [n, M, d] tokens
-    y: jax.Array  # [n] observed labels in {+1, -1} (float32)
+    y: jax.Array  # [n] observed labels in {+1, -1} (default float dtype)
     y_true: jax.Array  # [n] labels before flipping
     signal_slot: jax.Array  # [n] int, which token carries the signal
 
@@ -58,7 +58,7 @@ def sample(
     flip_neg=0.0,
 ) -> PatchData:
     """Draw n samples; see the module docstring for the model. Pure in ``key``."""
-    noise_scales = jnp.asarray(noise_scales, jnp.float32)
+    noise_scales = jnp.asarray(noise_scales, jnp.result_type(float))  # float32, float64 under x64
     m = noise_scales.shape[0] + 1
     k_lab, k_noise, k_pos, k_flip = jax.random.split(key, 4)
     if labels == "alternating":  # exactly balanced: +1, -1, +1, ...

@@ -1,4 +1,5 @@
-"""One-layer softmax self-attention with a frozen linear readout (arXiv:2409.19345).
+"""One-layer softmax self-attention with a frozen linear readout (Unveil Benign Overfitting for
+Transformer in Vision, arXiv:2409.19345).
 
 For one sample X in R^{M x d} (rows are tokens):
 
@@ -14,9 +15,10 @@ gradient dL/dW_V = (dL/du) w_O^T with u = W_V w_O (tests check both forms agree)
 ``to_dual`` gives the exact token-space form of full-batch GD (W = W_0 + X^T a; see its
 docstring), tested step for step against plain GD on W.
 
-Init (spec "Model"): PyTorch ``nn.Linear`` default U(-1/sqrt(fan_in), +1/sqrt(fan_in)), i.e.
-U(+-1/sqrt(d)) for W_Q, W_K, W_V and U(+-1/sqrt(d_v)) for w_O; then W_Q, W_K, W_V are divided
-by ``shrink`` (16 for the phase diagram, 64 for the dynamics figures).
+Init (the authors' code, github JiaruiJ/Benign_ViT): PyTorch ``nn.Linear`` default
+U(-1/sqrt(fan_in), +1/sqrt(fan_in)), i.e. U(+-1/sqrt(d)) for W_Q, W_K, W_V and U(+-1/sqrt(d_v))
+for w_O; then W_Q, W_K, W_V are divided by ``shrink`` (16 for the phase diagram, 64 for the
+dynamics figures). Drawn in the default float dtype: float32, float64 under jax_enable_x64.
 """
 
 from __future__ import annotations
@@ -34,12 +36,13 @@ class AttentionParams(NamedTuple):
 
 
 def init(key: jax.Array, d: int, d_h: int, d_v: int, shrink) -> tuple[AttentionParams, jax.Array]:
-    """Returns (trainable params, frozen readout w_O [d_v])."""
+    """Returns (trainable params, frozen readout w_O [d_v]), in the default float dtype
+    (float32; float64 under jax_enable_x64)."""
     kq, kk, kv, ko = jax.random.split(key, 4)
     b = 1.0 / jnp.sqrt(d)
 
     def unif(k, shape, bound):
-        return jax.random.uniform(k, shape, jnp.float32, -bound, bound)
+        return jax.random.uniform(k, shape, jnp.result_type(float), -bound, bound)
 
     params = AttentionParams(
         w_q=unif(kq, (d, d_h), b) / shrink,
@@ -163,8 +166,3 @@ def from_dual(dp: DualParams, params0: AttentionParams, w_o: jax.Array, x_train:
     xt = x_train.reshape(-1, x_train.shape[-1]).T  # [d, T]
     return AttentionParams(w_q=params0.w_q + xt @ dp.a_q, w_k=params0.w_k + xt @ dp.a_k,
                            w_v=params0.w_v + jnp.outer(xt @ dp.a_v, w_o))
-
-
-def logistic_loss(margin: jax.Array) -> jax.Array:
-    """log(1 + exp(-margin)), computed stably."""
-    return jax.nn.softplus(-margin)

@@ -1,8 +1,10 @@
-"""Unveil Benign Overfitting for Transformer in Vision (arXiv:2409.19345).
+"""Unveil Benign Overfitting for Transformer in Vision (Jiang, Huang, Zhang, Suzuki, Nie;
+NeurIPS 2024; arXiv:2409.19345).
 
 A one-layer softmax attention with frozen readout, trained by full-batch GD on the logistic
 loss over signal-noise patches, overfits benignly when N * SNR^2 is large and harmfully (test
-loss at ln 2) when it is small. Source of every number: ../shared/specs/vit_benign.md.
+loss at ln 2) when it is small. Experimental details (sizes, init, stopping rule) follow the
+authors' public code (github JiaruiJ/Benign_ViT).
 
 Training runs in the token-space (dual) form of full-batch GD (models/attention.py,
 ``to_dual``): the same runs as GD on W_Q, W_K, W_V (``PLAIN_PROBLEM``, the reference it is
@@ -23,16 +25,14 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from theorylab.config import param
+from theorylab.analysis import absent_cells, final_rows, fit_boundary
 from theorylab.data import signal_noise
-from theorylab.engine.trainer import Problem
+from theorylab.experiment import Claim, Experiment, Preset, Problem, Resolved, cross, param
 from theorylab.models import attention
-from theorylab.papers.base import Claim, Experiment, Preset
-from theorylab.plots.phase import heatmap
-from theorylab.plots.style import plt
-from theorylab.plots.trajectories import band
-from theorylab.store.shards import final_rows
-from theorylab.sweep.grid import Resolved, cross
+from theorylab.models.losses import logistic_loss
+from theorylab.plots.phase import table_heatmap
+from theorylab.plots.style import paper_style, subplots
+from theorylab.plots.trajectories import cell_band
 from theorylab.theory import vit_benign as theory
 
 
@@ -88,7 +88,7 @@ def _projections(params, w_o, x):
 
 def _mean_loss(proj, y):
     """Mean logistic loss from the projections (q, k, v) [n, M, ...] of samples with labels y [n]."""
-    return jnp.mean(attention.logistic_loss(y * attention.apply_from_projections(*proj)))
+    return jnp.mean(logistic_loss(y * attention.apply_from_projections(*proj)))
 
 
 def loss_plain(params, data, cfg, key):
@@ -108,7 +108,7 @@ def _observe(train, test, y, y_test):
     test_out = attention.apply_from_projections(*test)
     return dict(
         train_loss=_mean_loss(train, y),
-        test_loss=jnp.mean(attention.logistic_loss(y_test * test_out)),
+        test_loss=jnp.mean(logistic_loss(y_test * test_out)),
         test_error=jnp.mean(jnp.sign(test_out) != y_test),
         attn_signal=a0[0],
         attn_strong_noise=a0[1],
@@ -184,8 +184,9 @@ PROBLEM = Problem(setup=setup, loss=loss, observe=observe, stop_below=lambda cfg
 # ---------------------------------------------------------------------------------------
 # vit-benign/phase
 
-# Paper preset, spec "Figure 1": M=16, d=1024, widths 512, sigmas 4 / 0.2, N in {2..20},
-# |mu| in {1..100}, 10 repetitions, eta = 0.1, <= 1000 steps, stop at training loss 0.01.
+# Paper preset, the paper's Figure 1 (sizes from the authors' code): M=16, d=1024, widths 512,
+# sigmas 4 / 0.2, N in {2..20}, |mu| in {1..100}, 10 repetitions, eta = 0.1, <= 1000 steps,
+# stop at training loss 0.01.
 PHASE_PAPER = Preset(
     base=dict(d=1024, M=16, d_h=512, d_v=512, n_test=100, sigma_strong=4.0, sigma_weak=0.2,
               lr=0.1, shrink=16.0, steps=1000, log_every=1000, stop_loss=0.01),
@@ -193,8 +194,8 @@ PHASE_PAPER = Preset(
     seeds=10,
     note="the paper's Figure 1: 10 x 100 cells x 10 repetitions = 10,000 runs",
 )
-# cpu preset, spec "A reduced setting that works": d=256, M=8, widths 128, same sigmas and
-# training rule, N in {2..20}, a |mu| grid that brackets the boundary.
+# cpu preset, our reduction: d=256, M=8, widths 128, the same sigmas and training rule,
+# N in {2..20}, a |mu| grid that brackets the boundary.
 PHASE_CPU = Preset(
     base=dict(d=256, M=8, d_h=128, d_v=128, n_test=100, sigma_strong=4.0, sigma_weak=0.2,
               lr=0.1, shrink=16.0, steps=1000, log_every=1000, stop_loss=0.01),
@@ -216,16 +217,14 @@ PHASE_SMOKE = Preset(
     },
 )
 
-
-def _snr_of(rows: pd.DataFrame, resolved: Resolved) -> np.ndarray:
-    sigma = rows["sigma_weak"] if resolved.base.snr_noise == "weak" else rows["sigma_strong"]
-    return theory.snr(rows["mu_norm"], sigma, rows["d"])
+CUTOFF = 0.2  # Figure 1(b): a run is benign when its test loss is below this
 
 
-def _phase_cells(df: pd.DataFrame, resolved: Resolved, cutoff: float = 0.2) -> pd.DataFrame:
+def _phase_cells(df: pd.DataFrame, resolved: Resolved) -> pd.DataFrame:
     """Per cell: mean test loss / error over repetitions and the fraction below the cutoff."""
     fin = final_rows(df)
-    fin = fin.assign(snr=_snr_of(fin, resolved), below=fin["test_loss"] < cutoff)
+    sigma = fin["sigma_weak"] if resolved.base.snr_noise == "weak" else fin["sigma_strong"]
+    fin = fin.assign(snr=theory.snr(fin["mu_norm"], sigma, fin["d"]), below=fin["test_loss"] < CUTOFF)
     g = fin.groupby(["N", "mu_norm"], as_index=False)
     return g.agg(snr=("snr", "first"), test_loss=("test_loss", "mean"), test_error=("test_error", "mean"),
                  below=("below", "mean"), stop_step=("stop_step", "mean"), reps=("seed", "count"))
@@ -239,17 +238,20 @@ def _paper_c(resolved: Resolved) -> float | None:
 
 
 def _boundary(cells: pd.DataFrame):
-    ns, stars = theory.snr_star(cells["N"], cells["snr"], cells["below"])
-    if len(ns) < 3:
-        return ns, stars, None, None
-    slope, c_fit = theory.fit_boundary(ns, stars)
-    return ns, stars, slope, c_fit
+    """SNR*(N) = the smallest SNR with >= half the repetitions below the cutoff; the slope of
+    log N against log SNR* and c fitted with the slope fixed at -2 (both None below 3 points)."""
+    return fit_boundary(cells["N"], cells["snr"], cells["below"])
 
 
 def phase_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
+    lost = absent_cells(df, [lab for lab, _ in resolved.cells])
+    if lost:
+        why = f"no results for {len(lost)} of {len(resolved.cells)} cells (e.g. {lost[0]!r}): their runs failed"
+        return [Claim.missing("chance-vs-benign", "harmful cells sit at ln 2, benign cells well below 0.2", why),
+                Claim.missing("boundary-slope", "the boundary follows N * SNR^2 = c", why)]
     cells = _phase_cells(df, resolved)
-    ns, stars, slope, c_fit = _boundary(cells)
-    c = _paper_c(resolved) or c_fit
+    fit = _boundary(cells)
+    c = _paper_c(resolved) or fit.c_star
     claims = []
     # (a) harmful cells at chance, benign cells well below the cutoff.
     if c is None:
@@ -276,11 +278,12 @@ def phase_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
             + ("" if testable else "; the grid has no cell on one side"),
         ))
     # (b) the boundary follows N ~ SNR^-2.
+    slope = fit.slope
     claims.append(Claim(
         "boundary-slope",
         "the boundary follows N * SNR^2 = c: the slope of log N against log SNR*(N) is -2",
         "-2 (accepted range [-2.6, -1.4])",
-        "undefined" if slope is None else f"{slope:.2f} over {len(ns)} values of N; c_fit = {c_fit:.4g}",
+        "undefined" if slope is None else f"{slope:.2f} over {len(fit.n)} values of N; c_fit = {fit.c_star:.4g}",
         "[-2.6, -1.4]",
         None if slope is None else bool(-2.6 <= slope <= -1.4),
         "SNR*(N) = smallest SNR with >= half the repetitions at test loss < 0.2"
@@ -291,34 +294,29 @@ def phase_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
 
 def phase_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
     cells = _phase_cells(df, resolved)
-    ns, stars, slope, c_fit = _boundary(cells)
+    cells = cells.assign(benign=(cells["test_loss"] < CUTOFF).astype(float))
+    fit = _boundary(cells)
     c_theory = _paper_c(resolved)
-    c = c_theory or c_fit
-    n_vals = np.sort(cells["N"].unique())
-    snr_vals = np.sort(cells["snr"].unique())
-    pivot = lambda col: cells.pivot(index="N", columns="snr", values=col).loc[n_vals, snr_vals].to_numpy()  # noqa: E731
-    axis = f"SNR = |mu| / (sigma_{resolved.base.snr_noise} sqrt(d))"
+    c = c_theory or fit.c_star
     curve = None if c is None else (lambda s: theory.boundary_n(s, c))
-    curve_label = "" if c is None else f"N SNR$^2$ = {c:.4g}" + ("" if c_theory else " (fitted)")
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
-    heatmap(axes[0], snr_vals, n_vals, pivot("test_loss"), vmin=0, vmax=0.75, label="test loss",
-            curve=curve, curve_label=curve_label)
-    axes[0].set_title("(a) test loss (mean over repetitions)")
-    heatmap(axes[1], snr_vals, n_vals, (pivot("test_loss") < 0.2).astype(float), cmap="RdYlBu",
-            vmin=0, vmax=1, label="benign (test loss < 0.2)", curve=curve, curve_label=curve_label)
-    axes[1].set_title("(b) test loss cut off at 0.2")
-    heatmap(axes[2], snr_vals, n_vals, pivot("test_error"), vmin=0, vmax=0.5, label="0-1 test error",
-            curve=curve, curve_label=curve_label)
-    axes[2].set_title("(c) 0-1 test error")
-    if len(ns):
-        axes[1].plot(stars, ns, "k^", ms=5, label="SNR*(N)")
-        axes[1].legend(loc="upper right", frameon=True)
-    for ax in axes:
-        ax.set_xlabel(axis)
-        ax.set_ylabel("N (training samples)")
-    fig.suptitle(f"vit-benign/phase ({resolved.preset}): d={resolved.base.d}, M={resolved.base.M}, "
-                 f"{len(cells)} cells x {resolved.seeds} reps"
-                 + ("" if slope is None else f"; boundary slope {slope:.2f} (theory -2)"))
+    label = "" if c is None else f"N SNR$^2$ = {c:.4g}" + ("" if c_theory else " (fitted)")
+    panels = (("test_loss", "(a) test loss (mean over repetitions)", dict(vmin=0, vmax=0.75, label="test loss")),
+              ("benign", "(b) test loss cut off at 0.2",
+               dict(cmap="RdYlBu", vmin=0, vmax=1, label="benign (test loss < 0.2)")),
+              ("test_error", "(c) 0-1 test error", dict(vmin=0, vmax=0.5, label="0-1 test error")))
+    with paper_style():
+        fig, axes = subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+        for ax, (col, title, kw) in zip(axes, panels):
+            table_heatmap(ax, cells, x="snr", y="N", value=col, curve=curve, curve_label=label, **kw)
+            ax.set_title(title)
+            ax.set_xlabel(f"SNR = |mu| / (sigma_{resolved.base.snr_noise} sqrt(d))")
+            ax.set_ylabel("N (training samples)")
+        if len(fit.n):
+            axes[1].plot(fit.snr_star, fit.n, "k^", ms=5, label="SNR*(N)")
+            axes[1].legend(loc="upper right", frameon=True)
+        fig.suptitle(f"vit-benign/phase ({resolved.preset}): d={resolved.base.d}, M={resolved.base.M}, "
+                     f"{len(cells)} cells x {resolved.seeds} reps"
+                     + ("" if fit.slope is None else f"; boundary slope {fit.slope:.2f} (theory -2)"))
     return {"phase": fig}
 
 
@@ -333,7 +331,7 @@ def phase_theory_curve(x: str, y: str, df: pd.DataFrame, resolved: Resolved):
     sig = "sigma_weak" if resolved.base.snr_noise == "weak" else "sigma_strong"
     if df["d"].nunique() > 1 or df[sig].nunique() > 1:
         return None
-    c = _paper_c(resolved) or _boundary(_phase_cells(df, resolved))[3]
+    c = _paper_c(resolved) or _boundary(_phase_cells(df, resolved)).c_star
     if c is None:
         return None
     k2 = float(df[sig].iloc[0]) ** 2 * float(df["d"].iloc[0])  # (sigma sqrt(d))^2
@@ -359,9 +357,9 @@ PHASE = Experiment(
 # ---------------------------------------------------------------------------------------
 # vit-benign/dynamics
 
-# Spec "Dynamics figures": M=4, d=2048, d_h=1024, d_v=256, sigmas 1 / 0.05, init / 64;
-# benign N=16, |mu|=25, eta=0.01; harmful N=10, |mu|=15, eta=0.02; 500 steps; 20 seeds;
-# test set of 10.
+# The paper's dynamics figures (appendix; sizes from the authors' code): M=4, d=2048, d_h=1024,
+# d_v=256, sigmas 1 / 0.05, init / 64; benign N=16, |mu|=25, eta=0.01; harmful N=10, |mu|=15,
+# eta=0.02; 500 steps; 20 seeds; test set of 10.
 DYN_BASE = dict(d=2048, M=4, d_h=1024, d_v=256, n_test=10, sigma_strong=1.0, sigma_weak=0.05,
                 shrink=64.0, steps=500, log_every=5, stop_loss=0.0)
 DYN_CELLS = (dict(label="benign", N=16, mu_norm=25.0, lr=0.01),
@@ -376,7 +374,7 @@ DYN_SMOKE = Preset(
     untested={"*": "20 steps at d = 64: the signal and noise sides have not separated yet"},
 )
 
-PANELS = (  # (title, [(observable, legend)], log-scale)
+PANELS = (  # (title, [(observable, legend)])
     ("training / test loss", [("train_loss", "train"), ("test_loss", "test")]),
     ("attention (avg over queries)", [("attn_signal", "on signal"), ("attn_strong_noise", "on strong noise")]),
     (r"value: $v^\top W_V w_O$", [("value_signal", r"$\mu_+$"), ("value_strong_noise", r"$\xi_2$")]),
@@ -385,37 +383,35 @@ PANELS = (  # (title, [(observable, legend)], log-scale)
 )
 
 
-def _traj(df: pd.DataFrame, cell: str, col: str):
-    sub = df[df["cell"] == cell]
-    wide = sub.pivot(index="seed", columns="step", values=col)
-    return wide.columns.to_numpy(), wide.to_numpy()
-
-
 def dynamics_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
-    labels = [lab for lab, _ in resolved.cells]
-    fig, axes = plt.subplots(len(labels), len(PANELS), figsize=(18, 3.3 * len(labels)),
+    labels = [lab for lab, _ in resolved.cells if lab in set(df["cell"])]
+    with paper_style():
+        fig, axes = subplots(max(len(labels), 1), len(PANELS), figsize=(18, 3.3 * max(len(labels), 1)),
                              constrained_layout=True, squeeze=False)
-    for i, cell in enumerate(labels):
-        for j, (title, series) in enumerate(PANELS):
-            ax = axes[i, j]
-            for col, legend in series:
-                steps, vals = _traj(df, cell, col)
-                band(ax, steps, vals, label=legend)
-            ax.set_title(f"{cell}: {title}")
-            ax.set_xlabel("GD step")
-            ax.legend()
-    fig.suptitle(f"vit-benign/dynamics ({resolved.preset}): mean +- 2 sd over {resolved.seeds} seeds, "
-                 "tracked on training sample 0 (y = +1)")
+        for i, cell in enumerate(labels):
+            for j, (title, series) in enumerate(PANELS):
+                ax = axes[i, j]
+                for col, legend in series:
+                    cell_band(ax, df, col, cell=cell, label=legend)
+                ax.set_title(f"{cell}: {title}")
+                ax.set_xlabel("GD step")
+                ax.legend()
+        fig.suptitle(f"vit-benign/dynamics ({resolved.preset}): mean +- 2 sd over {resolved.seeds} seeds, "
+                     "tracked on training sample 0 (y = +1)")
     return {"dynamics": fig}
 
 
 def dynamics_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
-    fin = final_rows(df)
-    m = fin.groupby("cell").mean(numeric_only=True)
-    labels = set(m.index)
-    if not {"benign", "harmful"} <= labels:
-        return [Claim("benign-harmful", "the benign and the harmful run", "", f"cells: {sorted(labels)}",
+    need = ("benign", "harmful")
+    grid = {lab for lab, _ in resolved.cells}
+    if not set(need) <= grid:
+        return [Claim("benign-harmful", "the benign and the harmful run", "", f"cells: {sorted(grid)}",
                       "", None, "this grid lacks the 'benign' or the 'harmful' cell")]
+    lost = absent_cells(df, need)
+    if lost:
+        return [Claim.missing("benign-harmful", "the benign and the harmful run",
+                              f"no results for the {' and '.join(map(repr, lost))} cell: its runs failed")]
+    m = final_rows(df).groupby("cell").mean(numeric_only=True)
     b, h = m.loc["benign"], m.loc["harmful"]
     out = []
 
