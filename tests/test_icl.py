@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from theorylab.data import icl
-from theorylab.models import baselines, linear_attention as attn
+from theorylab.models import baselines, linalg, linear_attention as attn
 from theorylab.theory import mamba_icl as theory
 
 D, N = 3, 6
@@ -115,8 +115,25 @@ def test_spd_solve_against_numpy():
     m = rng.normal(size=(3, 6, 6))
     a = m @ np.swapaxes(m, 1, 2) + 0.1 * np.eye(6)
     b = rng.normal(size=(3, 6))
-    np.testing.assert_allclose(baselines.spd_solve(jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32)),
-                               np.linalg.solve(a, b[..., None])[..., 0], rtol=2e-3, atol=2e-3)
+    a32, b32 = jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32)
+    np.testing.assert_allclose(linalg.spd_solve(a32, b32), np.linalg.solve(a, b[..., None])[..., 0],
+                               rtol=2e-3, atol=2e-3)
+    # several right-hand sides at once, and the inverse
+    np.testing.assert_allclose(linalg.spd_solve(a32, jnp.swapaxes(a32, 1, 2)), np.broadcast_to(np.eye(6), a.shape),
+                               atol=2e-3)
+    np.testing.assert_allclose(np.asarray(linalg.spd_inverse(a32)) @ a, np.broadcast_to(np.eye(6), a.shape), atol=2e-3)
+
+
+def test_bilinear_optimum_is_the_least_squares_minimum():
+    """min_M (1/2) mean (q^T M m - y)^2 against numpy's least squares on q (x) m."""
+    rng = np.random.default_rng(3)
+    q, m = rng.normal(size=(200, 3)), rng.normal(size=(200, 3))
+    y = np.einsum("ni,ij,nj->n", q, rng.normal(size=(3, 3)), m) + 0.1 * rng.normal(size=200)
+    phi = (q[:, :, None] * m[:, None, :]).reshape(200, -1)
+    coef = np.linalg.lstsq(phi, y, rcond=None)[0]
+    want = 0.5 * np.mean((phi @ coef - y) ** 2)
+    got = float(baselines.bilinear_optimum_loss(*(jnp.asarray(v, jnp.float32) for v in (q, m, y))))
+    assert got == pytest.approx(want, rel=1e-3)
 
 
 def test_zfb_init_is_the_scaled_optimum_direction(batch):

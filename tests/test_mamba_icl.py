@@ -14,6 +14,7 @@ import pytest
 
 from theorylab import cli
 from theorylab.config import ConfigError, validate
+from theorylab.analysis import exp_rate_fit
 from theorylab.data import icl
 from theorylab.models import s6
 from theorylab.papers import mamba_icl as paper
@@ -43,7 +44,7 @@ def test_fast_training_path_equals_the_sequential_s6_layer(run):
     b = icl.ICLBatch(data["probe_x"][:20], data["probe_y"][:20], data["probe_w"][:20])
     tok = icl.tokens(b)
     out_scan = jax.vmap(lambda u: s6.scan(layer, u)[0][-1, CFG.d])(tok)
-    q, m = paper._features(layer, tok, CFG.d)
+    q, m = s6.last_channel_features(layer, tok, paper.A_C)
     np.testing.assert_allclose(s6.bilinear_output(layer, q, m), out_scan, rtol=2e-4, atol=2e-4)
     # the training loss at step 0 is the loss of the layer on the training prompts, and it is
     # above the exact optimum of the training set
@@ -83,7 +84,7 @@ def test_fresh_prompt_and_trainable_delta_paths(over):
     else:
         layer = paper._layer(params, data)
         tok = data["test_tok"][:5]
-        q, m = paper._features(layer, tok, cfg.d)
+        q, m = s6.last_channel_features(layer, tok, paper.A_C)
         out_scan = jax.vmap(lambda u: s6.scan(layer, u)[0][-1, cfg.d])(tok)
         np.testing.assert_allclose(s6.bilinear_output(layer, q, m), out_scan, rtol=2e-4, atol=2e-4)
         g = jax.grad(lambda p: paper.loss(p, data, cfg, None))(params)
@@ -120,16 +121,22 @@ def test_cpu_presets_hold(tmp_path, experiment):
     assert all(c["holds"] is True for c in claims), claims
 
 
-def _ctx_frame(rel_error_at_20: float):
-    """A synthetic context-length result: every run at L*(N) except N = 20 at (1 + rel) L*."""
+def _ctx_frame(rel_error_at_20: float, ns=(4, 10, 20, 40, 50, 80), curves: bool = True):
+    """A synthetic context-length result (the cpu grid's N): every run at L*(N) except N = 20 at
+    (1 + rel) L*; with ``curves``, the error curves that baselines = true records."""
     rows = []
-    for n in (4, 10, 20, 40):
+    for n in ns:
         l_star = float(theory.limit_loss(4, n))
         for seed in range(3):
             loss = l_star * (1 + (rel_error_at_20 if n == 20 else 0.0))
-            rows.append(dict(run_id=f"{n}-{seed}", cell=f"N={n}", seed=seed, step=100, d=4, N=n, d_h=8,
-                             test_loss=loss, test_se=0.001 * l_star, curve_la=[1.0, 0.5], curve_sm=[1.0, 0.7],
-                             curve_s6=[1.0, loss]))
+            row = dict(run_id=f"{n}-{seed}", cell=f"N={n}", seed=seed, step=100, d=4, N=n, d_h=8,
+                       test_loss=loss, test_se=0.001 * l_star)
+            if curves:
+                row.update({k: [1.0, 0.5] for k in ("curve_la", "curve_sm", "curve_ls", "curve_ridge", "curve_ogd",
+                                                    "curve_laopt")}, curve_s6=[1.0, loss])
+            else:  # baselines = false records the per-position weights instead
+                row.update(weights=list(theory.position_weights(4, n)), cos=[0.5] * n)
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -142,12 +149,34 @@ def test_context_claims_fail_when_one_n_is_off():
     assert ok["below-bound"].holds is True
 
 
+@pytest.mark.parametrize("curves", [True, False])
+def test_context_claims_and_figure_show_what_was_measured(curves):
+    """With baselines = false no error curves are recorded: claims and figure use the test loss only."""
+    resolved = _resolved(paper.CONTEXT, "cpu")
+    df = _ctx_frame(0.0, curves=curves)
+    claims = {c.id: c.holds for c in paper.context_claims(df, resolved)}
+    assert claims == {"loss-vs-N": True, "below-bound": True}
+    fig = paper.context_figures(df, resolved)["context_length"]
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert ("trained linear attention (probe set)" in labels) == curves
+    panel_b = fig.axes[1].get_title()
+    assert ("error against context position" in panel_b) == curves and ("weight of example j" in panel_b) != curves
+
+
+def test_context_claims_fail_when_large_n_cells_have_no_results():
+    resolved = _resolved(paper.CONTEXT, "cpu")
+    claims = paper.context_claims(_ctx_frame(0.0, ns=(4,)), resolved)  # every N >= 10 failed
+    assert [(c.id, c.holds) for c in claims] == [("loss-vs-N", False), ("below-bound", False)]
+    small = dataclasses.replace(resolved, cells=resolved.cells[:1])  # the grid itself has only N = 4
+    assert [c.holds for c in paper.context_claims(_ctx_frame(0.0, ns=(4,)), small)] == [None]
+
+
 def test_exponential_fit_tells_exponential_from_power_law():
     steps = np.arange(0, 3001, 50).astype(float)
     l_star = 0.19
-    r2_exp = paper._exp_fit(steps, 100 * np.exp(-0.01 * steps) + 1e-9, l_star)[1]
-    r2_pow = paper._exp_fit(steps, 100 / (1 + steps / 50) ** 3, l_star)[1]
-    assert r2_exp > 0.999 and r2_pow < 0.95
+    fit = exp_rate_fit(steps, 100 * np.exp(-0.01 * steps) + 1e-9, 0.05 * l_star)
+    r2_pow = exp_rate_fit(steps, 100 / (1 + steps / 50) ** 3, 0.05 * l_star).r2
+    assert fit.r2 > 0.999 and r2_pow < 0.95 and fit.rate == pytest.approx(0.01, rel=1e-6)
 
 
 def test_ablation_claims_read_their_cells():

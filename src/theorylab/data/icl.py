@@ -11,7 +11,7 @@ token e_q = (x_q, 0).
 Task families plug in through the three registries below (inputs, tasks, links): a new one is a
 function added there, and every model, baseline and paper module that reads an ``ICLBatch``
 works unchanged. The Mamba ICL paper (arXiv:2509.23779) uses inputs="gaussian",
-tasks="gaussian", link="identity", noise_std=0 (spec mamba_icl.md, "Data").
+tasks="gaussian", link="identity", noise_std=0.
 """
 
 from __future__ import annotations

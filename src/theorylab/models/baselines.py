@@ -1,22 +1,27 @@
 """Closed-form in-context regression predictors, evaluated at every context length at once.
 
 For a prompt (x_0 .. x_N, y_0 .. y_N) (row N is the query), the *prefix prediction* at
-position k = 0..N predicts y_k from the k examples before it, x_k playing the query (Garg et
-al. 2022's error-against-context-length curves). Every function maps an ``ICLBatch``
+position k = 0..N predicts y_k from the k examples before it, x_k playing the query (the
+error-against-context-length curves of Garg, Tsipras, Liang & Valiant, "What Can Transformers
+Learn In-Context?", arXiv:2208.01066). Every ``*_prefix`` function maps an ``ICLBatch``
 (x [n, N+1, d], y [n, N+1]) to predictions [n, N+1]; column N is the prediction for the query.
 
 * least squares:   y_hat_k = x_k^T pinv(X_<k) y_<k                    (min-norm when k < d)
 * ridge:           y_hat_k = x_k^T (X^T X + lam I)^-1 X^T y over the first k examples
-
-The in-program versions avoid LAPACK (``spd_solve`` is a Gauss-Jordan elimination in plain jnp
-ops): XLA's CPU runtime deadlocked on 2 cores running several batched LAPACK calls in one
-program. ``least_squares_prefix`` is ridge with lam = 1e-4 (min-norm least squares up to a
-relative bias ~1e-4); ``least_squares_prefix_pinv`` is the exact pinv form, for reference.
 * weighted sums:   y_hat_k = x_k^T sum_{j<k} W[k, j] y_j x_j  — covers
-    - the online-GD predictor of arXiv:2509.23779 (the trained S6 layer's limit):
-      W[k, j] = (1 - alpha) beta alpha^(k-j)            (spec mamba_icl.md, "Theory to overlay")
-    - the linear-attention optimum (Zhang, Frei & Bartlett 2024, isotropic data):
+    - the online-GD predictor, the trained S6 layer's limit (Trained Mamba Emulates Online
+      Gradient Descent in In-Context Linear Regression, arXiv:2509.23779):
+      W[k, j] = (1 - alpha) beta alpha^(k-j)
+    - the linear-attention optimum (Zhang, Frei & Bartlett, "Trained Transformers Learn Linear
+      Models In-Context", arXiv:2306.09927, isotropic data):
       W[k, j] = 1 / (k + d + 1)                         (= Gamma^-1 (1/k), Gamma = (1+(d+1)/k) I)
+
+The in-program solves avoid LAPACK (``models/linalg.py``). ``least_squares_prefix`` is ridge
+with lam = 1e-4 (min-norm least squares up to a relative bias ~1e-4);
+``least_squares_prefix_pinv`` is the exact pinv form, for reference.
+
+``error_curve`` turns prefix predictions into the curve; ``bilinear_optimum_loss`` is the exact
+training optimum of a model bilinear in per-prompt features (the S6 layer with Delta frozen).
 """
 
 from __future__ import annotations
@@ -25,33 +30,13 @@ import jax
 import jax.numpy as jnp
 
 from theorylab.data.icl import ICLBatch
+from theorylab.models.linalg import spd_solve
+from theorylab.models.losses import half_squared_error
 
 
 def _prefix_mask(n_pos: int) -> jax.Array:
     """[K, L] with K = L = n_pos: mask[k, j] = 1 iff j < k."""
     return jnp.tril(jnp.ones((n_pos, n_pos)), k=-1)
-
-
-def spd_solve(a: jax.Array, b: jax.Array) -> jax.Array:
-    """Solve a x = b for symmetric positive definite a [..., n, n], b [..., n] by Gauss-Jordan
-    elimination without pivoting (stable for SPD), in plain jnp ops."""
-    n = a.shape[-1]
-    idx = jnp.arange(n)
-
-    def step(i, ab):
-        a, b = ab
-        e = (idx == i).astype(a.dtype)  # [n] one-hot
-        row = jnp.einsum("...ij,i->...j", a, e)  # a[i, :]
-        piv = jnp.einsum("...j,j->...", row, e)
-        row, bi = row / piv[..., None], jnp.einsum("...i,i->...", b, e) / piv
-        col = jnp.einsum("...ij,j->...i", a, e) - e  # a[:, i], 0 at row i
-        a = a - col[..., :, None] * row[..., None, :]
-        a = a * (1 - e)[:, None] + e[:, None] * row[..., None, :]  # row i <- normalised row
-        b = b - col * bi[..., None]
-        b = b * (1 - e) + e * bi[..., None]
-        return a, b
-
-    return jax.lax.fori_loop(0, n, step, (a, b))[1]
 
 
 def ridge_prefix(batch: ICLBatch, lam) -> jax.Array:
@@ -101,3 +86,23 @@ def linear_attention_weights(n_pos: int, d: int) -> jax.Array:
     """[K, L]: W[k, j] = 1 / (k + d + 1) for j < k: the linear-attention optimum at length k."""
     k = jnp.arange(n_pos)
     return _prefix_mask(n_pos) / (k[:, None] + d + 1.0)
+
+
+def error_curve(pred: jax.Array, y: jax.Array) -> jax.Array:
+    """[K]: (1/2) mean over prompts of (y_hat_k - y_k)^2, for predictions and targets [n, K]."""
+    return half_squared_error(pred, y, axis=0)
+
+
+def bilinear_optimum_loss(q: jax.Array, m: jax.Array, y: jax.Array) -> jax.Array:
+    """min over M of (1/2) mean_i (q_i^T M m_i - y_i)^2, for q, m [n, p] and y [n]: the exact
+    optimum of a fixed training set for any model whose prediction is such a bilinear form
+    (the S6 layer with Delta frozen: M = [W_C b_C]^T [W_B b_B], reachable when d_h >= p).
+
+    Least squares of y on the features phi_i = q_i (x) m_i [p^2]: normal equations with a
+    1e-7 relative ridge, solved by ``spd_solve`` plus one step of iterative refinement."""
+    phi = (q[:, :, None] * m[:, None, :]).reshape(len(y), -1)
+    gram = phi.T @ phi
+    gram = gram + 1e-7 * jnp.trace(gram) / len(gram) * jnp.eye(len(gram))
+    coef = spd_solve(gram, phi.T @ y)
+    coef = coef + spd_solve(gram, phi.T @ (y - phi @ coef))  # one step of iterative refinement
+    return 0.5 * jnp.mean((phi @ coef - y) ** 2)

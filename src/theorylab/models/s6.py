@@ -24,9 +24,11 @@ Three ways to evaluate it, tested against each other and a plain Python loop (te
   (q, m) depend on the input and on Delta only, so with Delta frozen they can be computed once
   per prompt; training then costs two small matrix products per step.
 
-The paper's Assumption 4.1 (arXiv:2509.23779, spec mamba_icl.md "Model") is a configuration:
-A = -I, w_Delta = 0 and b_Delta = ln(exp(ln 2 / N) - 1), so Delta_l = ln 2 / N for every token
-(see ``assumption_4_1``).
+Assumption 4.1 of "Trained Mamba Emulates Online Gradient Descent in In-Context Linear
+Regression" (arXiv:2509.23779) is a configuration: A = -I, w_Delta = 0 and
+b_Delta = ln(exp(ln 2 / N) - 1), so Delta_l = ln 2 / N for every token (``assumption_4_1``).
+The functions at the end analyse the layer on in-context prompts (projected states, prefix
+predictions, per-position weights).
 """
 
 from __future__ import annotations
@@ -139,3 +141,82 @@ def state_kernel(delta: jax.Array, a_c) -> jax.Array:
     gap = s[:, None] - s[None, :]  # S_l - S_j
     lower = jnp.tril(jnp.ones_like(gap, dtype=bool))
     return jnp.where(lower, jnp.exp(a_c * jnp.where(lower, gap, 0.0)), 0.0) * (delta * phi(delta * a_c))[None, :]
+
+
+# ---------------------------------------------------------------------------------------
+# Analysis on in-context prompts. Tokens u_l = (x_l, y_l) in R^D, D = d + 1: channels 0..d-1
+# carry x, the last channel carries y, and the prediction is the last channel's output at the
+# query (Trained Mamba Emulates Online Gradient Descent in In-Context Linear Regression,
+# arXiv:2509.23779). Every function below assumes A = a_c I on that channel, and the
+# prefix forms a constant Delta (w_Delta = 0, as under Assumption 4.1).
+
+
+def last_channel_features(p: S6Params, tok: jax.Array, a_c) -> tuple[jax.Array, jax.Array]:
+    """tok [n, L, D] -> (q [n, D+1], m [n, D+1]) of every prompt's last channel (see
+    ``bilinear_features``): its output at position L is bilinear_output(p, q, m)."""
+    channel = tok.shape[-1] - 1
+    return jax.vmap(lambda u: bilinear_features(p, u, channel, a_c))(tok)
+
+
+def _tokens(x: jax.Array, y: jax.Array) -> jax.Array:
+    """x [n, L, d], y [n, L] -> u [n, L, d+1]."""
+    return jnp.concatenate([x, y[..., None]], axis=-1)
+
+
+def _state_kernels(p: S6Params, tok: jax.Array, a_c) -> jax.Array:
+    """[n, L, L]: ``state_kernel`` of every prompt."""
+    return jax.vmap(lambda u: state_kernel(deltas(p, u), a_c))(tok)
+
+
+def projected_states(p: S6Params, x: jax.Array, y: jax.Array, a_c) -> jax.Array:
+    """x [n, L, d], y [n, L] -> [n, L, d]: h_tilde_l = C^T h_l, the last channel's hidden state
+    after token l projected by C^T = W_C[:, :d]^T (the part of C that reads x at the query).
+
+    h_l = sum_{j<=l} K[l, j] B_j y_j with B_j = W_B u_j + b_B, so C^T h_l = sum_j K[l, j] y_j (C^T W_B u_j
+    + C^T b_B). At the limit C^T W_B = [beta I, 0] this is the online-GD estimate of the task
+    vector after l examples."""
+    d = x.shape[-1]
+    tok = _tokens(x, y)
+    c_t = p.w_c[:, :d].T  # C^T [d, d_h]
+    wb_aug = jnp.concatenate([p.w_b, p.b_b[:, None]], axis=1)  # [d_h, d+2]
+    proj = c_t @ wb_aug  # [d, d+2]
+    ones = jnp.ones(tok.shape[:-1] + (1,))
+    p_tok = jnp.concatenate([tok, ones], -1) @ proj.T  # [n, L, d]: C^T B_l
+    return jnp.einsum("nlj,nj,njd->nld", _state_kernels(p, tok, a_c), tok[..., d], p_tok)
+
+
+def projected_bias(p: S6Params, x: jax.Array, y: jax.Array, a_c) -> jax.Array:
+    """[n, L]: b_C^T h_(k-1), the b_C part of C_k^T h_(k-1) at every position k (0 at k = 0,
+    and everywhere when b_C = 0)."""
+    d = x.shape[-1]
+    tok = _tokens(x, y)
+    wb_aug = jnp.concatenate([p.w_b, p.b_b[:, None]], axis=1)
+    ones = jnp.ones(tok.shape[:-1] + (1,))
+    bias_tok = jnp.concatenate([tok, ones], -1) @ (wb_aug.T @ p.b_c)  # [n, L]: b_C^T B_l
+    hb = jnp.einsum("nlj,nj,nj->nl", _state_kernels(p, tok, a_c), tok[..., d], bias_tok)
+    return jnp.concatenate([jnp.zeros_like(hb[:, :1]), hb[:, :-1]], axis=1)
+
+
+def prefix_predictions(p: S6Params, x: jax.Array, y: jax.Array, a_c) -> jax.Array:
+    """[n, L]: the layer's prediction at every position k from the k tokens before it (token k
+    fed as the query, its y zeroed): C_k^T A_bar h_(k-1) = alpha (x_k^T C^T h_(k-1) + b_C^T h_(k-1))
+    with alpha = exp(a_c Delta) for the constant Delta = softplus(b_Delta) (w_Delta = 0)."""
+    h = projected_states(p, x, y, a_c)  # [n, L, d]
+    alpha = jnp.exp(a_c * jax.nn.softplus(p.b_delta))
+    h_prev = jnp.concatenate([jnp.zeros_like(h[:, :1]), h[:, :-1]], axis=1)
+    return alpha * (jnp.einsum("nkd,nkd->nk", x, h_prev) + projected_bias(p, x, y, a_c))
+
+
+def position_weights(p: S6Params, x: jax.Array, y: jax.Array, a_c) -> jax.Array:
+    """x [n, N+1, d], y [n, N+1] (row N the query) -> [N]: omega_j, the weight the layer gives
+    example j in its prediction at the query: the least-squares coefficient over the prompts of
+    d y_hat / d y_j on x_q^T x_j (for an online-GD predictor d y_hat / d y_j = omega_j x_q^T x_j)."""
+
+    def pred_sum(y_ctx):
+        yy = y.at[:, :-1].set(y_ctx).at[:, -1].set(0.0)
+        q, m = last_channel_features(p, _tokens(x, yy), a_c)
+        return jnp.sum(bilinear_output(p, q, m))
+
+    g = jax.grad(pred_sum)(y[:, :-1])  # [n, N]
+    xqx = jnp.einsum("nd,njd->nj", x[:, -1], x[:, :-1])
+    return jnp.sum(g * xqx, axis=0) / jnp.sum(xqx**2, axis=0)

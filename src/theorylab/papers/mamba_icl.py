@@ -4,8 +4,7 @@
 One bare S6 layer (models/s6.py) reads the prompt e_1..e_N, e_q (data/icl.py) and predicts
 y_q as its y-channel output at the query. Under Assumption 4.1 (A = -I, w_Delta = 0,
 Delta = ln2/N) GD on W_B, W_C drives C^T B -> beta I and C^T b -> 0: the layer becomes an
-online-GD predictor with loss L* (theory/mamba_icl.py). Source of every number:
-../shared/specs/mamba_icl.md.
+online-GD predictor with loss L* (theory/mamba_icl.py).
 
 How it is trained fast. With Delta frozen, the S6 output at the query is exactly the bilinear
 form q^T [W_C b_C]^T [W_B b_B] m of two per-prompt feature vectors (models/s6.py,
@@ -19,11 +18,11 @@ Experiments:
   mamba-icl/context-length  test loss against N with L*, the bound and baselines (Fig. 1c/2c)
   mamba-icl/ablations       trainable w_Delta (Table 4), orthogonal init, small d_h
 
-Hyperparameters (the paper states none; chosen here, spec "Cost and a training setting that
-converges"): full-batch GD with eta = 2e-4 for N(0,1) init at d_h = 80, 3000 steps. The step
-size is set by the curvature, which grows like |W|^2 ~ d_h, so other d_h use eta ~ 0.016/d_h;
-convergence is checked by the claims (C^T B within 10% of beta I, the training-loss gap to the
-training set's exact optimum decaying exponentially to float32 noise).
+Hyperparameters (the paper states none; our choice): full-batch GD with eta = 2e-4 for N(0,1)
+init at d_h = 80, 3000 steps. The step size is set by the curvature, which grows like
+|W|^2 ~ d_h, so other d_h use eta ~ 0.016/d_h; convergence is checked by the claims (C^T B
+within 10% of beta I, the training-loss gap to the training set's exact optimum decaying
+exponentially to float32 noise).
 """
 
 from __future__ import annotations
@@ -37,17 +36,18 @@ import numpy as np
 import optax
 import pandas as pd
 
-from theorylab.config import ConfigError, param
+from theorylab.analysis import absent_cells, exp_rate_fit, final_rows, mean_sd, stack, trajectories
 from theorylab.data import icl
-from theorylab.engine.trainer import Problem
+from theorylab.experiment import Claim, ConfigError, Experiment, Preset, Problem, Resolved, param
 from theorylab.models import baselines, linear_attention as attn, s6
-from theorylab.papers.base import Claim, Experiment, Preset
-from theorylab.plots.style import plt
-from theorylab.plots.trajectories import band
-from theorylab.store.shards import final_rows
-from theorylab.sweep.grid import Resolved
+from theorylab.models.losses import half_squared_error
+from theorylab.plots.matrix import annotated_matrix
+from theorylab.plots.positions import error_by_position
+from theorylab.plots.style import paper_style, subplots
+from theorylab.plots.trajectories import cell_band
 from theorylab.theory import mamba_icl as theory
 
+A_C = -1.0  # A = -I on every channel (Assumption 4.1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,35 +112,14 @@ def _layer(params, data) -> s6.S6Params:
                        b_delta=data["b_delta"], a=data["a"])
 
 
-def _features(layer: s6.S6Params, tok: jax.Array, d: int):
-    """tok [n, N+1, d+1] -> (q [n, d+2], m [n, d+2]) of the y channel (A = -I)."""
-    return jax.vmap(lambda u: s6.bilinear_features(layer, u, d, -1.0))(tok)
-
-
 def _prompts(key, n, cfg) -> icl.ICLBatch:
     return icl.sample(key, n, n_ctx=cfg.N, d=cfg.d)
 
 
 def _feature_set(batch: icl.ICLBatch, layer, cfg):
     """Prompts as (q [n, d+2], m [n, d+2], y_q [n])."""
-    q, m = _features(layer, icl.tokens(batch), cfg.d)
+    q, m = s6.last_channel_features(layer, icl.tokens(batch), A_C)
     return q, m, icl.query_target(batch)
-
-
-def _train_optimum(q, m, y):
-    """The exact minimum of the training objective over M = [W_C b_C]^T [W_B b_B] (any d_h >= d+2
-    reaches it): least squares of y on the features q (x) m."""
-    phi = (q[:, :, None] * m[:, None, :]).reshape(len(y), -1)
-    gram = phi.T @ phi
-    gram = gram + 1e-7 * jnp.trace(gram) / len(gram) * jnp.eye(len(gram))
-    coef = baselines.spd_solve(gram, phi.T @ y)  # normal equations, no LAPACK (see models/baselines)
-    coef = coef + baselines.spd_solve(gram, phi.T @ (y - phi @ coef))  # one step of iterative refinement
-    return 0.5 * jnp.mean((phi @ coef - y) ** 2)
-
-
-def _curve(pred, y):
-    """[n, K] predictions, [n, K] targets -> [K] mean of (1/2)(y_hat - y)^2."""
-    return 0.5 * jnp.mean((pred - y) ** 2, axis=0)
 
 
 def _init(key, cfg):
@@ -192,7 +171,7 @@ def setup(key, cfg):
     else:
         if not cfg.fresh_prompts:
             tq, tm, ty = _feature_set(train, layer, cfg)
-            data.update(train_q=tq, train_m=tm, train_y=ty, train_opt=_train_optimum(tq, tm, ty))
+            data.update(train_q=tq, train_m=tm, train_y=ty, train_opt=baselines.bilinear_optimum_loss(tq, tm, ty))
         data["test_q"], data["test_m"], data["test_y"] = _feature_set(test, layer, cfg)
 
     if cfg.baselines:  # the attention models train on the same prompts as the S6 layer
@@ -202,33 +181,34 @@ def setup(key, cfg):
         data["la_gram"], data["la_rhs"], data["la_y2"] = attn.linear_gram(tok, y_q)
         alpha, beta = theory.alpha(cfg.N), beta_of(cfg)
         n_pos = cfg.N + 1
-        data["curve_ls"] = _curve(baselines.least_squares_prefix(probe), probe.y)
-        data["curve_ridge"] = _curve(baselines.ridge_prefix(probe, cfg.ridge_lambda), probe.y)
-        data["curve_ogd"] = _curve(baselines.weighted_prefix(probe, baselines.online_gd_weights(n_pos, alpha, beta)),
-                                   probe.y)
-        data["curve_laopt"] = _curve(baselines.weighted_prefix(probe, baselines.linear_attention_weights(n_pos, cfg.d)),
-                                     probe.y)
+        curve = baselines.error_curve
+        data["curve_ls"] = curve(baselines.least_squares_prefix(probe), probe.y)
+        data["curve_ridge"] = curve(baselines.ridge_prefix(probe, cfg.ridge_lambda), probe.y)
+        data["curve_ogd"] = curve(baselines.weighted_prefix(probe, baselines.online_gd_weights(n_pos, alpha, beta)),
+                                  probe.y)
+        data["curve_laopt"] = curve(baselines.weighted_prefix(probe, baselines.linear_attention_weights(n_pos, cfg.d)),
+                                    probe.y)
     return params, data
 
 
 def _s6_loss(params, data, cfg, key):
     layer = _layer(params, data)
     if cfg.train_delta:
-        q, m = _features(layer, data["train_tok"], cfg.d)
+        q, m = s6.last_channel_features(layer, data["train_tok"], A_C)
         y = data["train_y"]
     elif cfg.fresh_prompts:
         b = _prompts(key, cfg.n_train, cfg)
-        q, m = _features(layer, icl.tokens(b), cfg.d)
+        q, m = s6.last_channel_features(layer, icl.tokens(b), A_C)
         y = icl.query_target(b)
     else:
         q, m, y = data["train_q"], data["train_m"], data["train_y"]
-    return 0.5 * jnp.mean((s6.bilinear_output(layer, q, m) - y) ** 2)
+    return half_squared_error(s6.bilinear_output(layer, q, m), y)
 
 
 def _attn_losses(params, data):
     la = attn.linear_loss_from_gram(params["la"], data["la_gram"], data["la_rhs"], data["la_y2"])
     sm = attn.softmax_last(params["sm"], data["sm_tok"])
-    return la, 0.5 * jnp.mean((sm - data["sm_y"]) ** 2)
+    return la, half_squared_error(sm, data["sm_y"])
 
 
 def loss(params, data, cfg, key):
@@ -260,58 +240,10 @@ def optimizer(cfg):
 def _test_losses(layer, data, cfg):
     """[n_test] per-prompt (1/2)(y_hat - y_q)^2 on the fresh test set."""
     if cfg.train_delta:
-        q, m = _features(layer, data["test_tok"], cfg.d)
+        q, m = s6.last_channel_features(layer, data["test_tok"], A_C)
     else:
         q, m = data["test_q"], data["test_m"]
     return 0.5 * (s6.bilinear_output(layer, q, m) - data["test_y"]) ** 2
-
-
-def _projected_states(layer, x, y, d):
-    """h_tilde_l = C^T h_l of the y channel for l = 1..N+1: x [n, L, d], y [n, L] -> [n, L, d]."""
-    tok = jnp.concatenate([x, y[..., None]], axis=-1)
-    c_t = layer.w_c[:, :d].T  # C^T [d, d_h]
-    wb_aug = jnp.concatenate([layer.w_b, layer.b_b[:, None]], axis=1)  # [d_h, d+2]
-    proj = c_t @ wb_aug  # [d, d+2]
-    ones = jnp.ones(tok.shape[:-1] + (1,))
-    p_tok = jnp.concatenate([tok, ones], -1) @ proj.T  # [n, L, d]: C^T B_l
-    kern = jax.vmap(lambda u: s6.state_kernel(s6.deltas(layer, u), -1.0))(tok)  # [n, L, L]
-    return jnp.einsum("nlj,nj,njd->nld", kern, tok[..., d], p_tok)
-
-
-def _position_weights(layer, x, y, d):
-    """[N]: omega_j, the least-squares coefficient of dy_hat/dy_j on x_q^T x_j over the probe
-    prompts: the weight the trained layer gives example j (theory: (1-a) beta a^(N-j+1))."""
-
-    def pred_sum(y_ctx):
-        yy = y.at[:, :-1].set(y_ctx).at[:, -1].set(0.0)
-        tok = jnp.concatenate([x, yy[..., None]], axis=-1)
-        q, m = _features(layer, tok, d)
-        return jnp.sum(s6.bilinear_output(layer, q, m))
-
-    g = jax.grad(pred_sum)(y[:, :-1])  # [n, N]
-    xqx = jnp.einsum("nd,njd->nj", x[:, -1], x[:, :-1])
-    return jnp.sum(g * xqx, axis=0) / jnp.sum(xqx**2, axis=0)
-
-
-def _s6_prefix(layer, x, y, d):
-    """[n, N+1]: the S6 layer's prediction at every position k from the k tokens before it
-    (token k fed as a query, y zeroed): C_k^T A_bar h_(k-1) (frozen Delta)."""
-    h = _projected_states(layer, x, y, d)  # [n, L, d]: C^T h_l  (only the C part of C_k)
-    alpha = jnp.exp(-jax.nn.softplus(layer.b_delta))
-    h_prev = jnp.concatenate([jnp.zeros_like(h[:, :1]), h[:, :-1]], axis=1)
-    cb_prev = _projected_bias(layer, x, y, d)
-    return alpha * (jnp.einsum("nkd,nkd->nk", x, h_prev) + cb_prev)
-
-
-def _projected_bias(layer, x, y, d):
-    """[n, N+1]: the b_C part of C_k^T A_bar h_(k-1), i.e. b_C^T h_(k-1) (0 at b_C = 0)."""
-    tok = jnp.concatenate([x, y[..., None]], axis=-1)
-    wb_aug = jnp.concatenate([layer.w_b, layer.b_b[:, None]], axis=1)
-    ones = jnp.ones(tok.shape[:-1] + (1,))
-    bias_tok = jnp.concatenate([tok, ones], -1) @ (wb_aug.T @ layer.b_c)  # [n, L]: b_C^T B_l
-    kern = jax.vmap(lambda u: s6.state_kernel(s6.deltas(layer, u), -1.0))(tok)
-    hb = jnp.einsum("nlj,nj,nj->nl", kern, tok[..., d], bias_tok)
-    return jnp.concatenate([jnp.zeros_like(hb[:, :1]), hb[:, :-1]], axis=1)
 
 
 def observe(params, data, cfg):
@@ -343,15 +275,15 @@ def observe(params, data, cfg):
         ctwb=ctwb,
     )
     if not cfg.baselines:  # the per-position observables (the curves replace them with baselines:
-        h = _projected_states(layer, x, y_in, d)[:, :-1]  # 20% less compile time per N)
+        h = s6.projected_states(layer, x, y_in, A_C)[:, :-1]  # 20% less compile time per N)
         norms = jnp.linalg.norm(h, axis=-1) * jnp.linalg.norm(w, axis=-1)[:, None] + 1e-30
         out["cos"] = jnp.mean(jnp.einsum("nld,nd->nl", h, w) / norms, axis=0)  # [N]: l = 1..N
-        out["weights"] = _position_weights(layer, x, y, d)
+        out["weights"] = s6.position_weights(layer, x, y, A_C)
     else:
         tok_full = jnp.concatenate([x, y[..., None]], axis=-1)
-        out["curve_s6"] = _curve(_s6_prefix(layer, x, y, d), y)
-        out["curve_la"] = _curve(attn.linear_prefix(params["la"], tok_full), y)
-        out["curve_sm"] = _curve(attn.softmax_prefix(params["sm"], tok_full), y)
+        out["curve_s6"] = baselines.error_curve(s6.prefix_predictions(layer, x, y, A_C), y)
+        out["curve_la"] = baselines.error_curve(attn.linear_prefix(params["la"], tok_full), y)
+        out["curve_sm"] = baselines.error_curve(attn.softmax_prefix(params["sm"], tok_full), y)
         la, sm = _attn_losses(params, data)
         out["train_loss_la"], out["train_loss_sm"] = la, sm
         for k in ("curve_ls", "curve_ridge", "curve_ogd", "curve_laopt"):
@@ -363,16 +295,11 @@ PROBLEM = Problem(setup=setup, loss=loss, observe=observe, optimizer=optimizer)
 
 
 # ---------------------------------------------------------------------------------------
-# shared readers of the stored results
+# readers of the stored results shared by the three experiments
 
 
 def _final(df: pd.DataFrame) -> pd.DataFrame:
     return final_rows(df).sort_values(["cell", "seed"]).reset_index(drop=True)
-
-
-def _stack(rows: pd.DataFrame, col: str) -> np.ndarray:
-    """[runs, ...] from a list-valued observable column."""
-    return np.stack([np.asarray(v, float) for v in rows[col]])
 
 
 def _l_star(cfg_or_row) -> float:
@@ -381,6 +308,16 @@ def _l_star(cfg_or_row) -> float:
 
 def _rel(x: float, ref: float) -> float:
     return (x - ref) / ref
+
+
+def _lost(df: pd.DataFrame, resolved: Resolved, pick=lambda label, cfg: True) -> tuple[list[str], list[str]]:
+    """(the grid's cells that ``pick`` selects, those of them without results)."""
+    want = [lab for lab, cfg in resolved.cells if pick(lab, cfg)]
+    return want, absent_cells(df, want)
+
+
+def _why_lost(lost: list[str]) -> str:
+    return f"no results for cell(s) {', '.join(map(repr, lost))}: their runs failed"
 
 
 def _loss_claim(cid: str, statement: str, fin: pd.DataFrame, l_star: float, tol: float = 0.05) -> Claim:
@@ -400,36 +337,20 @@ def _loss_claim(cid: str, statement: str, fin: pd.DataFrame, l_star: float, tol:
 GAP_END = 0.05  # the convergence phase ends when the training-loss gap is below this x L*
 
 
-def _exp_fit(steps: np.ndarray, gap: np.ndarray, l_star: float):
-    """Log-linear fit of the training-loss gap over the convergence phase: from the first log
+def _gap_fit(steps: np.ndarray, gap: np.ndarray, l_star: float):
+    """Exponential fit of the training-loss gap over the convergence phase: from the first log
     point after step 0 until the gap first falls below 5% of L* (the loss claims' tolerance;
-    below it a slow mode of the finite training set, < 1% of L* in size, takes over).
-    Returns (rate per step, R^2, n points, (first step, last step, coefficients)) or None."""
-    below = np.nonzero(gap < GAP_END * l_star)[0]
-    end = below[0] if len(below) else len(gap) - 1
-    sel = slice(1, end + 1)
-    x, y = steps[sel], gap[sel]
-    ok = y > 0
-    x, y = x[ok], np.log(y[ok])
-    if len(x) < 3:
-        return None
-    coef = np.polyfit(x, y, 1)
-    r2 = 1 - ((y - np.polyval(coef, x)) ** 2).sum() / max(((y - y.mean()) ** 2).sum(), 1e-300)
-    return float(-coef[0]), float(r2), len(x), (float(x[0]), float(x[-1]), coef)
-
-
-def _runs_wide(df: pd.DataFrame, col: str):
-    wide = df.pivot(index="run_id", columns="step", values=col)
-    return wide.columns.to_numpy(), wide.to_numpy()
+    below it a slow mode of the finite training set, < 1% of L* in size, takes over)."""
+    return exp_rate_fit(steps, gap, GAP_END * l_star)
 
 
 # ---------------------------------------------------------------------------------------
 # mamba-icl/train
 
-# Spec "Figures and tables to reproduce", default: d = 4, d_h = 80, N = 50, train on 3000
-# prompts, 10 runs; spec "Cost and a training setting that converges": eta = 2e-4, 3000 GD
-# steps, N(0,1) init. The test set is 40,000 fresh prompts per run (the paper's 1000 would give
-# a standard error of ~6% of L*; the claim needs < 1%).
+# The paper's default (Figures and tables): d = 4, d_h = 80, N = 50, train on 3000 prompts,
+# 10 runs; our training setting: eta = 2e-4, 3000 GD steps, N(0,1) init. The test set is
+# 40,000 fresh prompts per run (the paper's 1000 would give a standard error of ~6% of L*; the
+# claim needs < 1%).
 TRAIN_BASE = dict(d=4, N=50, d_h=80, n_train=3000, n_test=40000, n_probe=1000, steps=3000,
                   log_every=50, lr=2e-4, init="normal", init_scale=1.0)
 TRAIN_PAPER = Preset(base=TRAIN_BASE, seeds=10, note="the paper's setting (Fig. 1 / 2), with 40,000 test prompts")
@@ -442,47 +363,60 @@ TRAIN_SMOKE = Preset(
     untested={"*": "200 steps at d_h = 16 with 2000 test prompts: not converged, s.e. too large"},
 )
 
+TRAIN_CLAIMS = (("ctb-beta", "training drives C^T B to beta I_d"),
+                ("ctb-b", "training drives C^T b (the y column of C^T W_B) to 0"),
+                ("test-loss", "the trained layer's test loss equals the limit loss L* = (d/2)(1 - beta_3^2/beta_1)"),
+                ("exp-rate", "the training-loss gap decays exponentially"),
+                ("weights", "the learned per-position weights follow the online-GD weights "
+                            "(1-alpha) beta alpha^(N-j+1)"))
+
 
 def train_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
+    _, lost = _lost(df, resolved)
+    if lost:
+        return [Claim.missing(cid, statement, _why_lost(lost)) for cid, statement in TRAIN_CLAIMS]
     fin = _final(df)
     cfg = resolved.base
     beta, l_star = beta_of(cfg), _l_star({"d": cfg.d, "N": cfg.N})
     out = [
-        Claim("ctb-beta", "training drives C^T B to beta I_d", f"||C^T B - beta I||_F / ||beta I||_F -> 0 "
+        Claim("ctb-beta", TRAIN_CLAIMS[0][1], f"||C^T B - beta I||_F / ||beta I||_F -> 0 "
               f"(beta = {beta:.4f})", f"mean {fin['ctb_err'].mean():.4f}, max {fin['ctb_err'].max():.4f} over "
               f"{len(fin)} runs; mean tr(C^T B)/d = {fin['ctb_scale'].mean():.4f}", "< 0.1 in every run",
               bool(fin["ctb_err"].max() < 0.1)),
-        Claim("ctb-b", "training drives C^T b (the y column of C^T W_B) to 0", "||C^T b|| / beta -> 0",
+        Claim("ctb-b", TRAIN_CLAIMS[1][1], "||C^T b|| / beta -> 0",
               f"mean {fin['ctb_b'].mean():.4f}, max {fin['ctb_b'].max():.4f}", "< 0.05 in every run",
               bool(fin["ctb_b"].max() < 0.05)),
-        _loss_claim("test-loss", "the trained layer's test loss equals the limit loss L* = (d/2)(1 - beta_3^2/beta_1)",
-                    fin, l_star),
+        _loss_claim("test-loss", TRAIN_CLAIMS[2][1], fin, l_star),
     ]
     fits = []
     for rid, sub in df.groupby("run_id"):
         sub = sub.sort_values("step")
-        fits.append(_exp_fit(sub["step"].to_numpy(), sub["train_gap"].to_numpy(), l_star))
+        fits.append(_gap_fit(sub["step"].to_numpy(), sub["train_gap"].to_numpy(), l_star))
     good = [f for f in fits if f is not None]
     if len(good) < len(fits) or not good:
-        out.append(Claim("exp-rate", "the training-loss gap decays exponentially", "log-linear, R^2 >= 0.95",
+        out.append(Claim("exp-rate", TRAIN_CLAIMS[3][1], "log-linear, R^2 >= 0.95",
                          f"{len(fits) - len(good)} runs with < 3 log points in the convergence phase", "", None,
                          "log_every too coarse to fit a rate"))
     else:
-        r2 = np.array([f[1] for f in good])
-        rates = np.array([f[0] for f in good])
+        r2 = np.array([f.r2 for f in good])
+        rates = np.array([f.rate for f in good])
         out.append(Claim(
             "exp-rate", "the gap between the training loss and the training set's exact optimum decays "
             "exponentially in the number of GD steps", "log-linear fit of the gap, R^2 >= 0.95 in every run",
             f"R^2 min {r2.min():.3f}, median {np.median(r2):.3f}; rate {np.median(rates):.4g}/step "
-            f"(gap x {np.exp(-100 * np.median(rates)):.3g} per 100 steps) over {good[0][2]} log points",
+            f"(gap x {np.exp(-100 * np.median(rates)):.3g} per 100 steps) over {good[0].n_points} log points",
             "R^2 >= 0.95 (every run)", bool(r2.min() >= 0.95),
             f"convergence phase: from the first log point until the gap falls below {GAP_END:.0%} of L*"))
-    w = _stack(fin, "weights")
+    if "weights" not in fin.columns:
+        out.append(Claim("weights", TRAIN_CLAIMS[4][1], "", "not recorded", "", None,
+                         "with baselines = true the runs record error curves instead of the weights"))
+        return out
+    w = stack(fin, "weights")
     th = theory.position_weights(cfg.d, cfg.N)
     corr = np.array([np.corrcoef(wi, th)[0, 1] for wi in w])
     scale = w.mean(axis=0).sum() / th.sum()
     out.append(Claim(
-        "weights", "the learned per-position weights follow the online-GD weights (1-alpha) beta alpha^(N-j+1)",
+        "weights", TRAIN_CLAIMS[4][1],
         "Pearson correlation with the theory's weights >= 0.95",
         f"correlation min {corr.min():.4f}, mean {corr.mean():.4f}; total weight / theory {scale:.4f}",
         ">= 0.95 (every run)", bool(corr.min() >= 0.95),
@@ -491,18 +425,11 @@ def train_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
     return out
 
 
-def _ctwb_heatmap(ax, mat: np.ndarray, title: str, beta: float):
-    lim = max(np.abs(mat).max(), beta)
-    im = ax.imshow(mat, cmap="RdBu_r", vmin=-lim, vmax=lim)
+def _ctwb_panel(ax, mat: np.ndarray, title: str, beta: float):
+    """C^T W_B [d, d+1] with its entries printed, on a colour scale of at least +- beta."""
     d = mat.shape[0]
-    for i in range(d):
-        for j in range(d + 1):
-            ax.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if abs(mat[i, j]) > 0.6 * lim else "black")
-    ax.set_xticks(range(d + 1), [f"x{j + 1}" for j in range(d)] + ["y"])
-    ax.set_yticks(range(d), [f"{i + 1}" for i in range(d)])
-    ax.set_title(title)
-    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+    annotated_matrix(ax, mat, title=title, vlim=beta, xlabels=[f"x{j + 1}" for j in range(d)] + ["y"],
+                     ylabels=[f"{i + 1}" for i in range(d)])
 
 
 def train_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
@@ -511,62 +438,63 @@ def train_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
     first = df[df["step"] == 0].sort_values(["cell", "seed"])
     fin = _final(df)
     d = cfg.d
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.4), constrained_layout=True)
-    _ctwb_heatmap(axes[0, 0], _stack(first.head(1), "ctwb")[0].reshape(d, d + 1),
-                  "(a) $C^\\top W_B$ at init (run 0)", beta)
-    _ctwb_heatmap(axes[0, 1], _stack(fin.head(1), "ctwb")[0].reshape(d, d + 1),
-                  f"(b) $C^\\top W_B$ after training (run 0); $\\beta$ = {beta:.3f}", beta)
-    # (c) cos(h_l, w) with the ideal predictor's curve
-    ax = axes[0, 2]
-    cos = _stack(fin, "cos")
-    ls = np.arange(1, cfg.N + 1)
-    ax.plot(ls, cos.mean(0), label=f"trained S6 (mean $\\pm 1\\sigma$, {len(fin)} runs)")
-    ax.fill_between(ls, cos.mean(0) - cos.std(0), cos.mean(0) + cos.std(0), alpha=0.25, lw=0)
-    ax.plot(ls, theory.ideal_cosine(d, cfg.N, n_prompts=20000), "k--", lw=1, label="ideal online-GD predictor")
-    ax.set_xlabel("position l")
-    ax.set_ylabel(r"$\cos(\tilde h_l, w)$")
-    ax.set_ylim(0, 1.02)
-    ax.set_title("(c) projected hidden state tracks w")
-    ax.legend(loc="lower right")
-    # (d) losses against steps (log scale)
-    ax = axes[1, 0]
-    steps, tr = _runs_wide(df, "train_loss")
-    band(ax, steps, tr, k=1.0, label="training loss")
-    steps, te = _runs_wide(df, "test_loss")
-    band(ax, steps, te, k=1.0, label="test loss (fresh prompts)")
-    ax.axhline(l_star, color="k", ls="--", lw=1, label=f"L* = {l_star:.4f}")
-    ax.set_yscale("log")
-    ax.set_xlabel("GD step")
-    ax.set_title(f"(d) loss; final test {fin['test_loss'].mean():.4f} ({100 * _rel(fin['test_loss'].mean(), l_star):+.1f}% of L*)")
-    ax.legend()
-    # (e) the gap to the training optimum with the fitted exponential
-    ax = axes[1, 1]
-    steps, gap = _runs_wide(df, "train_gap")
-    for g in gap:
-        ax.plot(steps, np.maximum(g, 1e-9), color="C0", alpha=0.35, lw=1)
-    fit = _exp_fit(steps, np.median(gap, axis=0), l_star)
-    if fit is not None:
-        rate, r2, _, (x0, x1, coef) = fit
-        xs = np.linspace(x0, x1, 50)
-        ax.plot(xs, np.exp(np.polyval(coef, xs)), "r-", lw=2,
-                label=f"fit exp(-{rate:.3g} t), $R^2$ = {r2:.3f}")
-    ax.axhline(GAP_END * l_star, color="gray", ls=":", lw=1, label=f"{GAP_END:.0%} of L* (end of fit)")
-    ax.set_yscale("log")
-    ax.set_xlabel("GD step")
-    ax.set_ylabel("training loss - training optimum")
-    ax.set_title("(e) exponential convergence (each run)")
-    ax.legend()
-    # (f) per-position weights
-    ax = axes[1, 2]
-    w = _stack(fin, "weights")
-    j = np.arange(1, cfg.N + 1)
-    ax.errorbar(j, w.mean(0), yerr=w.std(0), fmt="o", ms=3, label="learned $\\omega_j$ (mean $\\pm 1\\sigma$)")
-    ax.plot(j, theory.position_weights(d, cfg.N), "k-", lw=1.5, label=r"$(1-\alpha)\beta\alpha^{N-j+1}$")
-    ax.set_xlabel("example position j")
-    ax.set_title("(f) weight of example j in the prediction")
-    ax.legend()
-    fig.suptitle(f"mamba-icl/train ({resolved.preset}): d={d}, d_h={cfg.d_h}, N={cfg.N}, "
-                 f"{cfg.n_train} training prompts, {len(fin)} runs")
+    with paper_style():
+        fig, axes = subplots(2, 3, figsize=(15, 8.4), constrained_layout=True)
+        _ctwb_panel(axes[0, 0], stack(first.head(1), "ctwb")[0].reshape(d, d + 1),
+                    "(a) $C^\\top W_B$ at init (run 0)", beta)
+        _ctwb_panel(axes[0, 1], stack(fin.head(1), "ctwb")[0].reshape(d, d + 1),
+                    f"(b) $C^\\top W_B$ after training (run 0); $\\beta$ = {beta:.3f}", beta)
+        # (c) cos(h_l, w) with the ideal predictor's curve
+        ax = axes[0, 2]
+        ls = np.arange(1, cfg.N + 1)
+        if "cos" in fin.columns:
+            m, s = mean_sd(stack(fin, "cos"))
+            ax.plot(ls, m, label=f"trained S6 (mean $\\pm 1\\sigma$, {len(fin)} runs)")
+            ax.fill_between(ls, m - s, m + s, alpha=0.25, lw=0)
+        ax.plot(ls, theory.ideal_cosine(d, cfg.N, n_prompts=20000), "k--", lw=1, label="ideal online-GD predictor")
+        ax.set_xlabel("position l")
+        ax.set_ylabel(r"$\cos(\tilde h_l, w)$")
+        ax.set_ylim(0, 1.02)
+        ax.set_title("(c) projected hidden state tracks w")
+        ax.legend(loc="lower right")
+        # (d) losses against steps (log scale)
+        ax = axes[1, 0]
+        cell_band(ax, df, "train_loss", by="run_id", k=1.0, label="training loss")
+        cell_band(ax, df, "test_loss", by="run_id", k=1.0, label="test loss (fresh prompts)")
+        ax.axhline(l_star, color="k", ls="--", lw=1, label=f"L* = {l_star:.4f}")
+        ax.set_yscale("log")
+        ax.set_xlabel("GD step")
+        ax.set_title(f"(d) loss; final test {fin['test_loss'].mean():.4f} "
+                     f"({100 * _rel(fin['test_loss'].mean(), l_star):+.1f}% of L*)")
+        ax.legend()
+        # (e) the gap to the training optimum with the fitted exponential
+        ax = axes[1, 1]
+        steps, gap = trajectories(df, "train_gap", by="run_id")
+        for g in gap:
+            ax.plot(steps, np.maximum(g, 1e-9), color="C0", alpha=0.35, lw=1)
+        fit = _gap_fit(steps, np.median(gap, axis=0), l_star)
+        if fit is not None:
+            xs = np.linspace(fit.first_step, fit.last_step, 50)
+            ax.plot(xs, np.exp(np.polyval(fit.coef, xs)), "r-", lw=2,
+                    label=f"fit exp(-{fit.rate:.3g} t), $R^2$ = {fit.r2:.3f}")
+        ax.axhline(GAP_END * l_star, color="gray", ls=":", lw=1, label=f"{GAP_END:.0%} of L* (end of fit)")
+        ax.set_yscale("log")
+        ax.set_xlabel("GD step")
+        ax.set_ylabel("training loss - training optimum")
+        ax.set_title("(e) exponential convergence (each run)")
+        ax.legend()
+        # (f) per-position weights
+        ax = axes[1, 2]
+        j = np.arange(1, cfg.N + 1)
+        if "weights" in fin.columns:
+            m, s = mean_sd(stack(fin, "weights"))
+            ax.errorbar(j, m, yerr=s, fmt="o", ms=3, label="learned $\\omega_j$ (mean $\\pm 1\\sigma$)")
+        ax.plot(j, theory.position_weights(d, cfg.N), "k-", lw=1.5, label=r"$(1-\alpha)\beta\alpha^{N-j+1}$")
+        ax.set_xlabel("example position j")
+        ax.set_title("(f) weight of example j in the prediction")
+        ax.legend()
+        fig.suptitle(f"mamba-icl/train ({resolved.preset}): d={d}, d_h={cfg.d_h}, N={cfg.N}, "
+                     f"{cfg.n_train} training prompts, {len(fin)} runs")
     return {"train": fig}
 
 
@@ -584,8 +512,8 @@ TRAIN = Experiment(
 # ---------------------------------------------------------------------------------------
 # mamba-icl/context-length
 
-# Spec "Fig. 1c / 2c": test loss against N = 4..80, 10 runs each, d = 4, d_h = 80, with the
-# bound 3d(d+1)/(2N) and L*. The attention baselines train on the same 3000 prompts.
+# The paper's Fig. 1c / 2c: test loss against N = 4..80, 10 runs each, d = 4, d_h = 80, with
+# the bound 3d(d+1)/(2N) and L*. The attention baselines train on the same 3000 prompts.
 CTX_BASE = dict(TRAIN_BASE, steps=3000, log_every=500, baselines=True, n_probe=1000)
 CTX_PAPER = Preset(base=CTX_BASE, cells=tuple(dict(N=n) for n in (4, 6, 8, 10, 15, 20, 30, 40, 50, 60, 70, 80)),
                    seeds=10, note="N = 4..80 (12 values) x 10 runs, with 40,000 test prompts per run")
@@ -593,7 +521,7 @@ CTX_PAPER = Preset(base=CTX_BASE, cells=tuple(dict(N=n) for n in (4, 6, 8, 10, 1
 # steps; softmax attention (the costly baseline) trains on the first 1000 of the 3000 prompts.
 CTX_CPU = Preset(base=dict(CTX_BASE, steps=2000, n_train_attn=1000),
                  cells=tuple(dict(N=n) for n in (4, 10, 20, 40, 50, 80)), seeds=5,
-                 note="the 6 values of N whose L* the spec lists (one compiled program each) x 5 runs; "
+                 note="the 6 values of N whose L* the paper lists for d = 4 (one compiled program each) x 5 runs; "
                       "softmax attention on 1000 of the 3000 training prompts")
 CTX_SMOKE = Preset(
     base=dict(CTX_BASE, d_h=16, n_train=500, n_test=2000, n_probe=100, steps=100, log_every=50, lr=1e-3),
@@ -601,38 +529,53 @@ CTX_SMOKE = Preset(
     untested={"*": "100 steps, 2000 test prompts: not converged, s.e. too large"},
 )
 
+# the error curves measured with baselines = true: (observable, column of _per_n at the query)
+LAST_POINT = (("curve_la", "la"), ("curve_sm", "sm"), ("curve_s6", "s6_probe"))
+
 
 def _per_n(df: pd.DataFrame) -> pd.DataFrame:
+    """Per N: mean / sd / s.e. of the test loss, L* and the relative error; with baselines, the
+    probe-set error at the query of every trained model (columns la, sm, s6_probe)."""
     fin = _final(df)
-    fin = fin.assign(curve_la_last=[np.asarray(v)[-1] for v in fin["curve_la"]],
-                     curve_sm_last=[np.asarray(v)[-1] for v in fin["curve_sm"]],
-                     curve_s6_last=[np.asarray(v)[-1] for v in fin["curve_s6"]])
+    curves = [(col, short) for col, short in LAST_POINT if col in fin.columns]
+    fin = fin.assign(**{f"{col}_last": [np.asarray(v)[-1] for v in fin[col]] for col, _ in curves})
     g = fin.groupby("N", as_index=False)
     out = g.agg(d=("d", "first"), test_loss=("test_loss", "mean"), test_sd=("test_loss", "std"),
                 test_se=("test_se", lambda s: float(np.sqrt((s**2).sum()) / len(s))), runs=("seed", "count"),
-                la=("curve_la_last", "mean"), sm=("curve_sm_last", "mean"), s6_probe=("curve_s6_last", "mean"))
+                **{short: (f"{col}_last", "mean") for col, short in curves})
     out["l_star"] = theory.limit_loss(out["d"].to_numpy(), out["N"].to_numpy())
     out["rel"] = (out["test_loss"] - out["l_star"]) / out["l_star"]
     return out.sort_values("N")
 
 
 def context_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
-    per = _per_n(df)
     d = resolved.base.d
-    big = per[per["N"] >= 2 * (d + 1)]
-    if big.empty:
-        return [Claim("loss-vs-N", f"test loss within 5% of L* for every N >= 2(d+1) = {2 * (d + 1)}", "L*(N)",
-                      "no cell with N >= 2(d+1)", "", None, "the grid has no large-N cell")]
-    worst = big.loc[big["rel"].abs().idxmax()]
-    se_ok = bool((big["test_se"] < 0.01 * big["l_star"]).all())
-    meas = "; ".join(f"N={int(r.N)}: {r.test_loss:.4f} vs {r.l_star:.4f} ({100 * r.rel:+.1f}%)" for r in big.itertuples())
-    out = [Claim(
-        "loss-vs-N", f"the trained layer's test loss is within 5% of L* for every N >= 2(d+1) = {2 * (d + 1)}",
-        "L*(N) = (d/2)(1 - beta_3^2/beta_1)", meas + f"; worst N = {int(worst.N)}",
-        "|rel. error| <= 5% at every N, test-set s.e. < 1% of L*", bool((big["rel"].abs() <= 0.05).all() and se_ok))]
+    big_n = 2 * (d + 1)
+    s_loss = f"the trained layer's test loss is within 5% of L* for every N >= 2(d+1) = {big_n}"
+    s_bound = "the measured loss stays below the bound 3d(d+1)/(2N) at every N"
+    big_cells, lost_big = _lost(df, resolved, lambda lab, cfg: cfg.N >= big_n)
+    _, lost = _lost(df, resolved)
+    if not big_cells:
+        return [Claim("loss-vs-N", s_loss, "L*(N)", "no cell with N >= 2(d+1)", "", None,
+                      "the grid has no large-N cell")]
+    if lost_big:
+        out = [Claim.missing("loss-vs-N", s_loss, _why_lost(lost_big))]
+    else:
+        per = _per_n(df)
+        big = per[per["N"] >= big_n]
+        worst = big.loc[big["rel"].abs().idxmax()]
+        se_ok = bool((big["test_se"] < 0.01 * big["l_star"]).all())
+        meas = "; ".join(f"N={int(r.N)}: {r.test_loss:.4f} vs {r.l_star:.4f} ({100 * r.rel:+.1f}%)"
+                         for r in big.itertuples())
+        out = [Claim(
+            "loss-vs-N", s_loss, "L*(N) = (d/2)(1 - beta_3^2/beta_1)", meas + f"; worst N = {int(worst.N)}",
+            "|rel. error| <= 5% at every N, test-set s.e. < 1% of L*",
+            bool((big["rel"].abs() <= 0.05).all() and se_ok))]
+    if lost:
+        return out + [Claim.missing("below-bound", s_bound, _why_lost(lost))]
     bound = theory.loss_bound(d, per["N"].to_numpy())
     out.append(Claim(
-        "below-bound", "the measured loss stays below the bound 3d(d+1)/(2N) at every N", "loss <= 3d(d+1)/(2N)",
+        "below-bound", s_bound, "loss <= 3d(d+1)/(2N)",
         f"max loss / bound {float((per['test_loss'] / bound).max()):.3f}", "ratio <= 1",
         bool((per["test_loss"] <= bound).all())))
     return out
@@ -652,39 +595,45 @@ METHODS = (  # (observable, label, style)
 def context_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
     per = _per_n(df)
     d = resolved.base.d
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), constrained_layout=True)
-    ax = axes[0]
-    ns = per["N"].to_numpy()
-    grid = np.linspace(ns.min(), ns.max(), 200)
-    ax.errorbar(ns, per["test_loss"], yerr=per["test_sd"], fmt="o-", color="C0", ms=4, capsize=2,
-                label="trained S6, test loss (mean $\\pm 1\\sigma$)")
-    ax.plot(grid, theory.limit_loss(d, grid), "k--", lw=1, label="L* (exact limit)")
-    ax.plot(grid, theory.loss_bound(d, grid), "r:", lw=1.5, label=f"bound 3d(d+1)/(2N) = {3 * d * (d + 1) // 2}/N")
-    ax.plot(grid, theory.linear_attention_loss(d, grid), color="C1", ls=":", lw=1, label="linear-attention optimum")
-    ax.plot(ns, per["la"], "s-", color="C1", ms=3, label="trained linear attention (probe set)")
-    ax.plot(ns, per["sm"], "^-", color="C2", ms=3, label="trained softmax attention (probe set)")
-    ax.set_yscale("log")
-    ax.set_xlabel("context length N")
-    ax.set_ylabel("test loss  (1/2) E (y_hat - y_q)^2")
-    ax.set_title("(a) test loss against N")
-    ax.legend(fontsize=7)
-    ax = axes[1]
-    n_show = int(ns.max()) if 50 not in ns else 50
-    rows = _final(df)
-    rows = rows[rows["N"] == n_show]
-    for col, label, style in METHODS:
-        c = _stack(rows, col).mean(axis=0)
-        ax.plot(np.arange(len(c)), c, label=label, **style)
-    ax.axhline(float(theory.limit_loss(d, n_show)), color="gray", lw=0.8, ls="--", label="L* at N")
-    ax.set_yscale("log")
-    ax.set_ylim(1e-3, None)  # least squares is exact (0) once k >= d: noiseless labels
-    ax.set_xlabel("number of in-context examples k before the predicted position")
-    ax.set_ylabel("(1/2) E (y_hat_k - y_k)^2")
-    ax.set_title(f"(b) error against context position, models trained at N = {n_show}\n"
-                 f"(probe prompts; least squares drops to ~0 at k >= d = {d}: noiseless labels)")
-    ax.legend(fontsize=7)
-    fig.suptitle(f"mamba-icl/context-length ({resolved.preset}): d={d}, d_h={resolved.base.d_h}, "
-                 f"{resolved.seeds} runs per N")
+    with paper_style():
+        fig, axes = subplots(1, 2, figsize=(13, 4.8), constrained_layout=True)
+        ax = axes[0]
+        ns = per["N"].to_numpy()
+        grid = np.linspace(ns.min(), ns.max(), 200)
+        ax.errorbar(ns, per["test_loss"], yerr=per["test_sd"], fmt="o-", color="C0", ms=4, capsize=2,
+                    label="trained S6, test loss (mean $\\pm 1\\sigma$)")
+        ax.plot(grid, theory.limit_loss(d, grid), "k--", lw=1, label="L* (exact limit)")
+        ax.plot(grid, theory.loss_bound(d, grid), "r:", lw=1.5, label=f"bound 3d(d+1)/(2N) = {3 * d * (d + 1) // 2}/N")
+        ax.plot(grid, theory.linear_attention_loss(d, grid), color="C1", ls=":", lw=1, label="linear-attention optimum")
+        if "la" in per.columns:
+            ax.plot(ns, per["la"], "s-", color="C1", ms=3, label="trained linear attention (probe set)")
+        if "sm" in per.columns:
+            ax.plot(ns, per["sm"], "^-", color="C2", ms=3, label="trained softmax attention (probe set)")
+        ax.set_yscale("log")
+        ax.set_xlabel("context length N")
+        ax.set_ylabel("test loss  (1/2) E (y_hat - y_q)^2")
+        ax.set_title("(a) test loss against N")
+        ax.legend(fontsize=7)
+        ax = axes[1]
+        n_show = int(ns.max()) if 50 not in ns else 50
+        rows = _final(df)
+        rows = rows[rows["N"] == n_show]
+        curves = [(label, stack(rows, col).mean(axis=0), style) for col, label, style in METHODS if col in rows.columns]
+        if curves:
+            error_by_position(ax, curves, level=float(theory.limit_loss(d, n_show)), level_label="L* at N")
+            ax.set_title(f"(b) error against context position, models trained at N = {n_show}\n"
+                         f"(probe prompts; least squares drops to ~0 at k >= d = {d}: noiseless labels)")
+        elif "weights" in rows.columns:  # baselines = false: the per-position weights instead
+            j = np.arange(1, n_show + 1)
+            m, s = mean_sd(stack(rows, "weights"))
+            ax.errorbar(j, m, yerr=s, fmt="o", ms=3, label="learned $\\omega_j$ (mean $\\pm 1\\sigma$)")
+            ax.plot(j, theory.position_weights(d, n_show), "k-", lw=1.5, label=r"$(1-\alpha)\beta\alpha^{N-j+1}$")
+            ax.set_xlabel("example position j")
+            ax.set_title(f"(b) weight of example j in the prediction at N = {n_show}\n"
+                         "(baselines = false: no error-against-position curves recorded)")
+            ax.legend()
+        fig.suptitle(f"mamba-icl/context-length ({resolved.preset}): d={d}, d_h={resolved.base.d_h}, "
+                     f"{resolved.seeds} runs per N")
     return {"context_length": fig}
 
 
@@ -702,8 +651,8 @@ CONTEXT = Experiment(
 # ---------------------------------------------------------------------------------------
 # mamba-icl/ablations
 
-# Spec "Figures and tables": Table 4 (w_Delta trainable from a random init, |w_Delta| 0.89 ->
-# 0.18), orthogonal init of W_B, W_C, small d_h in 6..20 at d = 4, N = 30.
+# The paper's Table 4 (w_Delta trainable from a random init, |w_Delta| 0.89 -> 0.18) and its
+# appendix ablations: orthogonal init of W_B, W_C, small d_h in 6..20 at d = 4, N = 30.
 # Orthogonal init keeps the N(0,1) column norms (init_scale = sqrt(d_h)) so eta = 2e-4 applies;
 # small d_h use eta = 0.036 / d_h (the curvature scales with |W|^2 ~ d_h), 3000 steps.
 ABL_BASE = dict(TRAIN_BASE, n_test=20000, log_every=100)
@@ -724,27 +673,46 @@ ABL_SMOKE = Preset(
 )
 
 
-def ablation_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
+def _ablation_cells(df: pd.DataFrame, resolved: Resolved, cid: str, statement: str, pick):
+    """(final rows of the cells ``pick`` selects, None) or (None, the claim when they cannot be
+    read: None-holds if the grid has no such cell, missing if their runs failed)."""
+    want, lost = _lost(df, resolved, lambda lab, cfg: pick(lab))
+    if not want:
+        return None, Claim(cid, statement, "", "", "", None, "this grid has no such cell")
+    if lost:
+        return None, Claim.missing(cid, statement, _why_lost(lost))
     fin = _final(df)
-    first = df[df["step"] == 0].set_index("run_id")
+    return fin[[pick(c) for c in fin["cell"]]], None
+
+
+def ablation_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
     out = []
-    wd = fin[fin["cell"] == "w_delta"]
-    if len(wd):
+    statement = "with w_Delta trainable from a random init, |w_Delta| shrinks (Table 4)"
+    wd, missing = _ablation_cells(df, resolved, "w-delta-shrinks", statement, lambda c: c == "w_delta")
+    if missing:
+        out.append(missing)
+    else:
+        first = df[df["step"] == 0].set_index("run_id")
         n0 = first.loc[wd["run_id"], "w_delta_norm"].to_numpy()
         n1 = wd["w_delta_norm"].to_numpy()
-        out.append(Claim("w-delta-shrinks", "with w_Delta trainable from a random init, |w_Delta| shrinks (Table 4)",
-                         "final |w_Delta| < initial (paper: 0.89 -> 0.18)",
-                         f"{n0.mean():.3f} -> {n1.mean():.3f} (mean of {len(wd)} runs; max ratio {np.max(n1 / n0):.3f})",
+        out.append(Claim("w-delta-shrinks", statement, "final |w_Delta| < initial (paper: 0.89 -> 0.18)",
+                         f"{n0.mean():.3f} -> {n1.mean():.3f} (mean of {len(wd)} runs; "
+                         f"max ratio {np.max(n1 / n0):.3f})",
                          "final < initial in every run", bool(np.all(n1 < n0))))
-    orth = fin[fin["cell"] == "orthogonal"]
-    if len(orth):
-        out.append(Claim("orthogonal-limit", "orthogonal init of W_B, W_C also converges to C^T B = beta I",
-                         "||C^T B - beta I||_F / ||beta I||_F < 0.1",
+    statement = "orthogonal init of W_B, W_C also converges to C^T B = beta I"
+    orth, missing = _ablation_cells(df, resolved, "orthogonal-limit", statement, lambda c: c == "orthogonal")
+    if missing:
+        out.append(missing)
+    else:
+        out.append(Claim("orthogonal-limit", statement, "||C^T B - beta I||_F / ||beta I||_F < 0.1",
                          f"mean {orth['ctb_err'].mean():.4f}, max {orth['ctb_err'].max():.4f}; test loss "
                          f"{orth['test_loss'].mean():.4f} vs L* {_l_star(orth.iloc[0]):.4f}", "< 0.1 in every run",
                          bool(orth["ctb_err"].max() < 0.1)))
-    small = fin[fin["cell"].str.startswith("d_h=")]
-    if len(small):
+    statement = "small hidden widths d_h (6..20) still reach the theoretical loss (d=4, N=30)"
+    small, missing = _ablation_cells(df, resolved, "small-dh", statement, lambda c: c.startswith("d_h="))
+    if missing:
+        out.append(missing)
+    else:
         rows, ok = [], True
         for cell, sub in small.groupby("cell"):
             ls = _l_star(sub.iloc[0])
@@ -753,8 +721,7 @@ def ablation_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
             ok &= bool(abs(mean - ls) <= 0.05 * ls and se < 0.01 * ls)
             rows.append((int(sub["d_h"].iloc[0]), mean, ls, se))
         rows.sort()
-        out.append(Claim("small-dh", "small hidden widths d_h (6..20) still reach the theoretical loss (d=4, N=30)",
-                         f"L* = {rows[0][2]:.4f}",
+        out.append(Claim("small-dh", statement, f"L* = {rows[0][2]:.4f}",
                          "; ".join(f"d_h={h}: {m:.4f} ({100 * (m - ls) / ls:+.1f}%, s.e. {100 * se / ls:.1f}%)"
                                    for h, m, ls, se in rows),
                          "|rel. error| <= 5% and s.e. < 1% of L* for every d_h", ok))
@@ -762,32 +729,33 @@ def ablation_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
 
 
 def ablation_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
-    for ax, cell, col, title in ((axes[0], "w_delta", "w_delta_norm", r"(a) $\|w_\Delta\|$ (trainable $w_\Delta$)"),
-                                 (axes[1], "orthogonal", "ctb_err", r"(b) orthogonal init: $\|C^\top B-\beta I\|/\|\beta I\|$")):
-        sub = df[df["cell"] == cell]
-        if len(sub):
-            steps, vals = _runs_wide(sub, col)
-            band(ax, steps, vals, k=1.0, label=cell)
-            ax.set_xlabel("GD step")
-            ax.set_title(title)
-            if col == "ctb_err":
-                ax.set_yscale("log")
-    ax = axes[2]
-    fin = _final(df)
-    small = fin[fin["cell"].str.startswith("d_h=")]
-    if len(small):
-        g = small.groupby("d_h")["test_loss"].agg(["mean", "std"])
-        ax.errorbar(g.index, g["mean"], yerr=g["std"], fmt="o", label="trained S6 (mean $\\pm 1\\sigma$)")
-        ls = _l_star(small.iloc[0])
-        ax.axhline(ls, color="k", ls="--", label=f"L* = {ls:.4f}")
-        ax.fill_between([g.index.min() - 1, g.index.max() + 1], 0.95 * ls, 1.05 * ls, color="gray", alpha=0.2,
-                        label="L* +- 5%")
-        ax.set_xlabel("hidden width d_h")
-        ax.set_ylabel("test loss")
-        ax.set_title("(c) small d_h (d = 4, N = 30)")
-        ax.legend()
-    fig.suptitle(f"mamba-icl/ablations ({resolved.preset})")
+    with paper_style():
+        fig, axes = subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+        for ax, cell, col, title in ((axes[0], "w_delta", "w_delta_norm", r"(a) $\|w_\Delta\|$ (trainable $w_\Delta$)"),
+                                     (axes[1], "orthogonal", "ctb_err",
+                                      r"(b) orthogonal init: $\|C^\top B-\beta I\|/\|\beta I\|$")):
+            sub = df[df["cell"] == cell]
+            if len(sub):
+                cell_band(ax, sub, col, by="run_id", k=1.0, label=cell)
+                ax.set_xlabel("GD step")
+                ax.set_title(title)
+                if col == "ctb_err":
+                    ax.set_yscale("log")
+        ax = axes[2]
+        fin = _final(df)
+        small = fin[fin["cell"].str.startswith("d_h=")]
+        if len(small):
+            g = small.groupby("d_h")["test_loss"].agg(["mean", "std"])
+            ax.errorbar(g.index, g["mean"], yerr=g["std"], fmt="o", label="trained S6 (mean $\\pm 1\\sigma$)")
+            ls = _l_star(small.iloc[0])
+            ax.axhline(ls, color="k", ls="--", label=f"L* = {ls:.4f}")
+            ax.fill_between([g.index.min() - 1, g.index.max() + 1], 0.95 * ls, 1.05 * ls, color="gray", alpha=0.2,
+                            label="L* +- 5%")
+            ax.set_xlabel("hidden width d_h")
+            ax.set_ylabel("test loss")
+            ax.set_title("(c) small d_h (d = 4, N = 30)")
+            ax.legend()
+        fig.suptitle(f"mamba-icl/ablations ({resolved.preset})")
     return {"ablations": fig}
 
 

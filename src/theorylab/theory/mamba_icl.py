@@ -1,6 +1,5 @@
 """Closed forms of "Trained Mamba Emulates Online Gradient Descent in In-Context Linear
-Regression" (arXiv:2509.23779). Source of every formula: ../shared/specs/mamba_icl.md,
-section "Theory to overlay".
+Regression" (Jiang, Huang, Zhang, Suzuki, Nie; NeurIPS 2025; arXiv:2509.23779).
 
 Setting: x_i, x_q, w ~ N(0, I_d), y = w^T x, one S6 layer under Assumption 4.1
 (A = -I, w_Delta = 0, Delta_l = ln 2 / N), so the per-token decay is
@@ -19,7 +18,7 @@ column); the limiting predictor is an online-GD variant that weighs newer exampl
     y_hat = x_q^T sum_{j=1..N} (1 - alpha) beta alpha^(N-j+1) y_j x_j,
 
 with population loss L* = (d/2)(1 - beta_3^2 / beta_1) <= 3 d (d+1) / (2N).
-Linear-attention baseline (Zhang, Frei & Bartlett 2024, isotropic data): the trained predictor
+Linear-attention baseline (Zhang, Frei & Bartlett, arXiv:2306.09927; isotropic data): the trained predictor
 x_q^T Gamma^-1 (1/N) sum y_i x_i with Gamma = (1 + (d+1)/N) I has loss d (d+1) / (2 (N+d+1)).
 """
 
@@ -92,8 +91,8 @@ def online_gd_loss(d: int, weights: np.ndarray) -> float:
 def ideal_cosine(d: int, n: int, n_prompts: int = 100_000, seed: int = 0) -> np.ndarray:
     """[N]: E cos(h_l, w) for l = 1..N of the ideal projected state
     h_l = alpha h_{l-1} + (1 - alpha) beta y_l x_l (the scale beta does not matter), by
-    Monte Carlo over n_prompts Gaussian prompts (the spec's Fig. 1b reference values for
-    d = 4, N = 50: 0.42, 0.59, 0.78, 0.87, 0.93, 0.95, 0.96, 0.97 at l = 1, 2, 5, ..., 50).
+    Monte Carlo over n_prompts Gaussian prompts: the reference curve of the paper's Fig. 1b
+    (at d = 4, N = 50: 0.42, 0.59, 0.78, 0.87, 0.93, 0.95, 0.96, 0.97 at l = 1, 2, 5, ..., 50).
     """
     rng = np.random.default_rng(seed)
     a = alpha(n)
