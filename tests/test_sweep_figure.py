@@ -52,3 +52,47 @@ def test_one_swept_field_gives_a_mean_and_sd_curve():
 def test_bad_names(kw, message):
     with pytest.raises(ConfigError, match=message):
         sweep_figure(_df(), **kw)
+
+
+HEADLESS = r"""
+import sys
+import matplotlib
+
+def settings():  # dict.items reads the raw values: rcParams["backend"] would resolve the backend
+    return dict(dict.items(matplotlib.rcParams))
+
+before = settings()
+import theorylab, theorylab.papers, theorylab.analysis
+from theorylab.papers import vit_benign as vb
+from theorylab.plots import generic_phase, matrix, phase, positions, style, trajectories
+from theorylab.sweep.grid import resolve
+assert settings() == before, "importing theorylab changed matplotlib's settings"
+assert "matplotlib.pyplot" not in sys.modules
+
+import pandas as pd
+p = vb.PHASE_SMOKE
+resolved = resolve("vit-benign/phase", "smoke", vb.Config, p.base, p.cells, 1, {})
+rows = [dict(run_id=lab, cell=lab, seed=0, step=100, N=c.N, mu_norm=c.mu_norm, d=c.d, sigma_weak=c.sigma_weak,
+             sigma_strong=c.sigma_strong, test_loss=0.05 if c.mu_norm > 5 else 0.69, test_error=0.0, stop_step=10)
+        for lab, c in resolved.cells]
+fig = vb.phase_figures(pd.DataFrame(rows), resolved)["phase"]
+assert fig.axes[0].title.get_fontsize() == style.STYLE["axes.titlesize"]  # the style applied inside
+fig.savefig(sys.argv[1])
+assert settings() == before, "drawing a figure changed matplotlib's settings"
+print(fig.get_dpi())
+"""
+
+
+def test_importing_theorylab_changes_no_matplotlib_setting_and_figures_save_headless(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "MPLBACKEND", "WAYLAND_DISPLAY")}
+    out = tmp_path / "phase.png"
+    res = subprocess.run([sys.executable, "-c", HEADLESS, str(out)], env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    from PIL import Image
+
+    with Image.open(out) as im:  # saved at the style's 130 dpi: 15 x 4.2 inches
+        assert im.size == (1950, 546)
