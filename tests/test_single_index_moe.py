@@ -127,6 +127,11 @@ def test_phase_schedule_moves_each_part_only_in_its_phases(arm):
         assert moved[k] == list(expect[k]), (arm, k, moved[k])
 
 
+def test_sweeping_d_without_its_step_budget_is_a_one_line_error(tmp_path):
+    with pytest.raises(ConfigError, match="steps"):
+        tl.run(P.EXPERIMENT, preset="smoke", sweep={"d": [32, 48]}, out=tmp_path / "x")
+
+
 def test_config_errors_are_one_line():
     with pytest.raises(ConfigError, match="steps"):
         validate(dataclasses.replace(_tiny(1), steps=20, log_every=4))

@@ -124,8 +124,10 @@ def test_weight_normalised_gradient_vanishes_at_u_and_not_at_the_spherical_optim
     assert at_su > 0.3 and at_u < 0.1 * at_su, (at_u, at_su)
 
 
-def test_smoke_preset_end_to_end(tmp_path):
-    run = tl.run(P.EXPERIMENT, preset="smoke", out=tmp_path / "spiked")
+def test_smoke_preset_end_to_end_with_two_dimensions(tmp_path):
+    """The smoke preset swept over d: claims and figures come per dimension."""
+    run = tl.run(P.EXPERIMENT, preset="smoke", sweep={"d": [16, 20]}, out=tmp_path / "spiked")
     assert tl.check(run.dir).ok
-    assert {c.id for c in run.claims} >= {"S1[kappa=8]", "S2[kappa=8]", "S3"}
-    assert "spiked" in run.figures
+    ids = {c.id for c in run.claims}
+    assert ids >= {f"{c}@d={d}" for c in ("S1[kappa=8]", "S2[kappa=8]", "S3") for d in (16, 20)}
+    assert {"spiked_d16", "spiked_d20"} <= set(run.figures)

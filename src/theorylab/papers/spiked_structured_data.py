@@ -145,7 +145,8 @@ def _find(resolved: Resolved, **want) -> list[str]:
                                                      else getattr(c, k) == v for k, v in want.items())]
 
 
-def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
+def claims_at(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
+    """The claims of the cells of one input dimension."""
     missing = absent_cells(df, [lab for lab, _ in resolved.cells])
     if missing:
         return [Claim.missing("S1", "every cell has runs", f"no results for {', '.join(missing)}")]
@@ -205,7 +206,8 @@ def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
 COL = {"sphere": "C0", "weightnorm": "C1"}
 
 
-def figures(df: pd.DataFrame, resolved: Resolved) -> dict:
+def figures_at(df: pd.DataFrame, resolved: Resolved) -> dict:
+    """The figure of the cells of one input dimension."""
     b = resolved.base
     cells = dict(resolved.cells)
     with paper_style():
@@ -265,6 +267,34 @@ def figures(df: pd.DataFrame, resolved: Resolved) -> dict:
         fig.suptitle(f"single-index/spiked ({resolved.preset}): d = {b.d}, h_{b.k} teacher and student, "
                      f"eta = {b.lr_c:g} d^(-{b.k}/2), {resolved.seeds} runs per cell; optima are our derivation")
     return {"spiked": fig}
+
+
+def per_dimension(df: pd.DataFrame, resolved: Resolved):
+    """[(d, rows of d, resolved restricted to the cells of d with the base set to one of them)]:
+    claims and figures are per input dimension (a preset may hold several)."""
+    out = []
+    for d in sorted({c.d for _, c in resolved.cells}):
+        cells = tuple((lab, c) for lab, c in resolved.cells if c.d == d)
+        out.append((d, df[df["d"] == d], dataclasses.replace(resolved, cells=cells, base=cells[0][1])))
+    return out
+
+
+def _suffixed(claims_d: list[Claim], d: int, several: bool) -> list[Claim]:
+    return [dataclasses.replace(c, id=f"{c.id}@d={d}") for c in claims_d] if several else claims_d
+
+
+def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
+    parts = per_dimension(df, resolved)
+    return [c for d, sub, res in parts for c in _suffixed(claims_at(sub, res), d, len(parts) > 1)]
+
+
+def figures(df: pd.DataFrame, resolved: Resolved) -> dict:
+    parts = per_dimension(df, resolved)
+    out = {}
+    for d, sub, res in parts:
+        for name, fig in figures_at(sub, res).items():
+            out[name if len(parts) == 1 else f"{name}_d{d}"] = fig
+    return out
 
 
 # ---------------------------------------------------------------------------------------
