@@ -84,18 +84,17 @@ def test_python_api_by_path_and_by_object(local_store, tmp_path, monkeypatch):
     assert tl.check(run.dir).ok
     mod = import_example(monkeypatch)
     by_object = tl.run(mod.EXPERIMENT, preset="smoke", out=tmp_path / "object")
-    assert by_object.meta["experiment"]["ref"] == "single_index:EXPERIMENT"
-    assert tl.check(by_object.dir).ok  # in this process, where single_index is imported
+    assert by_object.meta["experiment"]["ref"] == f"{EXAMPLE.resolve()}:EXPERIMENT"  # not installed: by file
+    assert tl.check(by_object.dir).ok
     for d in (run.dir, by_object.dir):  # whichever way it was found, the same runs give the same numbers
         assert_same_store(d, local_store, SMOKE_RUNS)
 
 
-@pytest.mark.xfail(strict=True, reason="API gap: loader.ref_of stores 'single_index:EXPERIMENT' for an Experiment "
-                   "imported from a module that is not installed; a new process (theorylab check, report, resume, "
-                   "SLURM workers) cannot import it. The file path would find it.")
 def test_a_run_of_an_imported_object_is_checkable_in_a_new_process(tmp_path, monkeypatch):
+    """An Experiment imported through sys.path (not installed) is stored by its file path."""
     mod = import_example(monkeypatch)
     run = tl.run(mod.EXPERIMENT, preset="smoke", out=tmp_path / "object")
+    assert run.meta["experiment"]["ref"] == f"{EXAMPLE.resolve()}:EXPERIMENT"
     proc = theorylab_cli("check", str(run.dir), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
 

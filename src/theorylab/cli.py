@@ -49,7 +49,7 @@ def cmd_list(args) -> int:
         exp = loader.find(loader.normalise(args.experiment))
         print(f"{exp.name}: {exp.summary}")
         for name, p in exp.presets.items():
-            print(f"  preset {name}: {len(p.cells)} cells x {p.seeds} seeds. {p.note}")
+            print(f"  preset {name}: {len(p.cells)} cells x {p.seeds} seeds" + (f". {p.note}" if p.note else ""))
         print("  config fields (name, type, default, kind, doc):")
         for row in doc_table(exp.config):
             print("    " + "  ".join(row))
@@ -58,7 +58,8 @@ def cmd_list(args) -> int:
         print(f"{exp.name:<28} {exp.summary}  [presets: {', '.join(exp.presets)}]")
     found, warnings = loader.plugins()
     for exp in found.values():
-        print(f"{exp.name:<28} {exp.summary}  [presets: {', '.join(exp.presets)}] (plugin)")
+        clash = " - HIDDEN by the built-in experiment of this name" if exp.name in loader.builtin() else ""
+        print(f"{exp.name:<28} {exp.summary}  [presets: {', '.join(exp.presets)}] (plugin{clash})")
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     return 0

@@ -291,6 +291,12 @@ def evaluate_claims(exp: Experiment, df, resolved: Resolved, diverged: dict[str,
             note += f"; {n_div} runs diverged and were left out of its input"
         return [Claim("claims-error", f"the claims of {exp.name} could be evaluated", "no error",
                       _one_line(e), "", False, note)]
+    ids = [c.id for c in raw]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        return [Claim("claims-error", f"the claims of {exp.name} have distinct ids", "distinct ids",
+                      f"duplicate claim ids: {', '.join(dup)}", "", False,
+                      "two claims with one id cannot be told apart in the report or by check")]
     out = []
     for c in raw:
         why = untested.get(c.id, untested.get("*"))
@@ -435,7 +441,8 @@ def run(experiment: str | Experiment, preset: str = "cpu", *, set: dict | None =
                               "cannot import it; save it in a file and pass 'path/to/file.py:NAME'")
         ref = loader.register(exp)
     run_dir = Path(out or Path("runs") / f"{exp.name.replace('/', '-')}-{preset}").absolute()
-    meta = {"experiment": {"name": exp.name, "ref": ref}, "resolved": resolved.to_json(),
+    meta = {"experiment": {"name": exp.name, "ref": ref, "source": loader.experiment_source_hash(exp)},
+            "resolved": resolved.to_json(),
             "sweep": {k: v for k, v in sweeps.items()}, "x64": bool(x64), "versions": versions()}
     _prepare_dir(run_dir, meta, force, resume)
 
@@ -466,9 +473,13 @@ def _prepare_dir(run_dir: Path, meta: dict, force: bool, resume: bool) -> None:
         old = json.loads(cfg_path.read_text())
         same = (old.get("resolved") == json.loads(json.dumps(meta["resolved"]))
                 and bool(old.get("x64", False)) == meta["x64"])
-        if not same:
-            if not force:
-                raise ConfigError(f"{run_dir} holds results of a different config; use another --out or --force")
+        same_code = old.get("experiment", {}).get("source") in (None, meta["experiment"]["source"])
+        if not force and not same:
+            raise ConfigError(f"{run_dir} holds results of a different config; use another --out or --force")
+        if not force and not same_code:
+            raise ConfigError(f"{run_dir} holds results of another version of the experiment's code (its source "
+                              "changed since); use another --out, or --force to discard them")
+        if force:  # --force always starts afresh
             for sub in ("runs", "manifest", "figures"):
                 shutil.rmtree(run_dir / sub, ignore_errors=True)
             for name in ("manifest.json", "summary.json", "report.html"):

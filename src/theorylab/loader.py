@@ -164,7 +164,12 @@ def _find(ref: str) -> Experiment:
         except ImportError as e:
             raise ConfigError(f"cannot import module {mod_name!r} of experiment {ref!r}: {e}") from None
         return _pick(module, attr or None, mod_name)
-    known = builtin()
+    try:
+        known = builtin()
+    except Exception:  # a broken built-in paper must not hide an installed plugin
+        if ref in plugins()[0]:
+            return plugins()[0][ref]
+        raise
     if ref in known:
         return known[ref]
     found, _ = plugins()
@@ -189,8 +194,46 @@ def ref_of(exp: Experiment) -> str | None:
         file = getattr(module, "__file__", None)
         if module.__name__ == "__main__" or module.__name__.startswith("theorylab_user_"):
             return f"{Path(file).resolve()}:{attr}" if file else None
+        if file and not _installed(module.__name__):  # imported through sys.path or a notebook's cwd
+            return f"{Path(file).resolve()}:{attr}"
         return f"{module.__name__}:{attr}"
     return None
+
+
+def _installed(module_name: str) -> bool:
+    """Whether a fresh process (no extra sys.path entries, another working directory) can
+    import the module: it lives in an installed distribution or in site-packages."""
+    import site
+
+    top = module_name.split(".")[0]
+    spec = importlib.util.find_spec(top)
+    origin = getattr(spec, "origin", None) or ""
+    locations = list(getattr(spec, "submodule_search_locations", None) or []) + [origin]
+    roots = [str(Path(p).resolve()) for p in site.getsitepackages() + [site.getusersitepackages()]]
+    if any(str(Path(loc).resolve()).startswith(r) for loc in locations if loc for r in roots):
+        return True
+    return top in metadata.packages_distributions()  # an editable install (theorylab itself)
+
+
+def experiment_source_hash(exp: Experiment) -> str:
+    """A hash of the source files that define the experiment (its config, problem functions,
+    claims and figures): stored results of other code must not be resumed silently."""
+    import hashlib as _h
+    import inspect
+
+    files = set()
+    for obj in (exp.config, exp.claims, exp.figures, *(getattr(exp.problem, f.name) for f in
+                                                       __import__("dataclasses").fields(exp.problem))):
+        try:
+            path = inspect.getsourcefile(obj)
+        except TypeError:
+            path = None
+        if path and Path(path).is_file():
+            files.add(str(Path(path).resolve()))
+    h = _h.blake2b(digest_size=8)
+    for path in sorted(files):
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()
 
 
 def lookup_problem(ref: str):
