@@ -33,7 +33,7 @@ def test_spherical_optimum_formula_against_direct_maximisation():
     here by projected gradient ascent, its whitened overlap must match the closed form."""
     for kappa, share in ((64.0, 0.5), (8.0, 0.5), (20.0, 0.2)):
         d = 6
-        a, b = T.components(share, kappa)
+        a, b = np.sqrt(share), np.sqrt((1 - share) * (1 + kappa))  # u^T Sigma u = 1, share on theta
         u = np.zeros(d)
         u[0], u[1] = a, b
         sig = (np.eye(d) + kappa * np.outer(np.eye(d)[0], np.eye(d)[0])) / (1 + kappa)
@@ -43,9 +43,9 @@ def test_spherical_optimum_formula_against_direct_maximisation():
             w = w + 0.5 * 3 * (w @ sig @ u) ** 2 * (sig @ u)
             w /= np.linalg.norm(w)
         direct = (w @ sig @ u) / np.sqrt(w @ sig @ w)
-        assert direct == pytest.approx(T.spherical_optimum_overlap(share, kappa), abs=1e-6)
-    assert T.spherical_optimum_overlap(0.5, 64.0) == pytest.approx(0.718, abs=5e-4)  # spec's value
-    assert T.spherical_optimum_overlap(1.0, 64.0) == pytest.approx(1.0)
+        assert direct == pytest.approx(T.spherical_optimum_overlap(share=share, kappa=kappa), abs=1e-6)
+    assert T.spherical_optimum_overlap(share=0.5, kappa=64.0) == pytest.approx(0.718, abs=5e-4)  # spec's value
+    assert T.spherical_optimum_overlap(share=1.0, kappa=64.0) == pytest.approx(1.0)
 
 
 def test_population_correlation_is_the_cube_of_the_sigma_inner_product():

@@ -155,7 +155,7 @@ def claims_at(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
     sph = _find(resolved, constraint="sphere", share=0.5)
     for lab in sph:
         cfg = dict(resolved.cells)[lab]
-        pred = theory.spherical_optimum_overlap(0.5, cfg.kappa)
+        pred = theory.spherical_optimum_overlap(share=0.5, kappa=cfg.kappa)
         sub = fin[fin["cell"] == lab]
         med, cos = float(np.median(sub["overlap"])), float(np.median(sub["cos_sigma_u"]))
         out.append(Claim(
@@ -165,7 +165,7 @@ def claims_at(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
             bool(abs(med - pred) <= 0.03 and cos >= 0.95), f"cell {lab!r}, end of training"))
     for lab in _find(resolved, constraint="weightnorm", share=0.5):
         cfg = dict(resolved.cells)[lab]
-        pred = theory.spherical_optimum_overlap(0.5, cfg.kappa)
+        pred = theory.spherical_optimum_overlap(share=0.5, kappa=cfg.kappa)
         sub = fin[fin["cell"] == lab]
         out.append(Claim.in_range(
             f"S2[kappa={cfg.kappa:g}]", "weight normalisation goes past the spherical optimum towards its own, u",
@@ -223,7 +223,7 @@ def figures_at(df: pd.DataFrame, resolved: Resolved) -> dict:
                     ax.plot(x, np.median(v, 0), ls, color=COL[con], lw=1.4, label=f"{con}, kappa = {kap:g}")
                     ax.fill_between(x, np.quantile(v, 0.25, 0), np.quantile(v, 0.75, 0), color=COL[con], alpha=0.15,
                                     lw=0)
-            ax.axhline(theory.spherical_optimum_overlap(0.5, kap), color="k", ls=ls, lw=0.8,
+            ax.axhline(theory.spherical_optimum_overlap(share=0.5, kappa=kap), color="k", ls=ls, lw=0.8,
                        label=f"spherical optimum (theory), kappa = {kap:g}")
         ax.axhline(1.0, color="C1", lw=0.6)
         ax.set_xlabel("samples / d$^2$ (eta / 4 over the last third)")
@@ -232,7 +232,7 @@ def figures_at(df: pd.DataFrame, resolved: Resolved) -> dict:
         ax.legend(fontsize=7)
         ax = axes[1]
         kk = np.linspace(0, max(kappas + [64.0]) * 1.1, 200)
-        ax.plot(kk, [theory.spherical_optimum_overlap(0.5, v) for v in kk], "k-", lw=1,
+        ax.plot(kk, [theory.spherical_optimum_overlap(share=0.5, kappa=v) for v in kk], "k-", lw=1,
                 label="spherical optimum u'S^2u / sqrt(u'S^3u)")
         ax.axhline(1.0, color="C1", lw=1, ls="--", label="weight-normalised optimum (u)")
         fin = final_rows(df)
