@@ -131,12 +131,13 @@ def test_spike_statistics_match_an_svd():
     from theorylab.papers import one_step
 
     cfg = one_step.Config(d=32, psi1=4.0, psi2=2.0, n_test=100, power_iters=150, eta=1.0, alpha=0.5)
-    w0, data = one_step.setup(jax.random.PRNGKey(0), cfg)
-    g = jax.grad(one_step.loss)(w0, data, cfg, None)
+    w0, data = jax.jit(lambda k: one_step.setup(k, cfg))(jax.random.PRNGKey(0))
+    g = jax.jit(jax.grad(lambda w: one_step.loss(w, data, cfg, None)))(w0)
     w1 = w0 - cfg.step() * math.sqrt(cfg.width) * g
-    obs = one_step.observe(w1, data, cfg)
+    observe = jax.jit(lambda w: one_step.observe(w, data, cfg))
+    obs = observe(w1)
     u, s, _ = np.linalg.svd(np.asarray(w1 - w0, np.float64))
     assert abs(float(obs["s1_over_s2"]) - s[0] / s[1]) / (s[0] / s[1]) < 0.05
     assert abs(float(obs["cos2_beta"]) - float(u[:, 0] @ np.asarray(data["beta"])) ** 2) < 1e-3
-    obs0 = one_step.observe(w0, data, cfg)
+    obs0 = observe(w0)
     assert float(obs0["s1_over_s2"]) == 0.0 and np.isfinite(float(obs0["risk"]))

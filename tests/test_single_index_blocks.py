@@ -109,6 +109,13 @@ def test_retraction_stays_on_the_sphere_and_is_first_order_a_projection():
     ws = w / jnp.sqrt(w @ sig(w))
     new = ws + retract(10 * u, ws, sig)
     assert abs(float(new @ sig(new)) - 1) < 1e-5
+    # weight normalisation: a population gradient Sigma a leaves w = a / |a|_Sigma fixed (the
+    # constrained optimum), and moves w = Sigma a / |Sigma a|_Sigma (the spherical optimum)
+    a_dir = gsi.unit_vector(jax.random.PRNGKey(5), 30) + 2 * theta
+    at_a = a_dir / jnp.sqrt(a_dir @ sig(a_dir))
+    assert float(jnp.linalg.norm(retract(1e-3 * sig(a_dir), at_a, sig))) < 1e-6
+    at_sa = sig(a_dir) / jnp.sqrt(sig(a_dir) @ sig(sig(a_dir)))
+    assert float(jnp.linalg.norm(retract(1e-3 * sig(a_dir), at_sa, sig))) > 1e-5
     # as an optax chain on a layer [m, d]: every row stays unit
     layer = jax.random.normal(jax.random.PRNGKey(3), (4, 30))
     layer = layer / jnp.linalg.norm(layer, axis=1, keepdims=True)
@@ -157,3 +164,24 @@ def test_gradient_moment_closed_forms():
     z = 0.5 * u + math.sqrt(0.75) * v
     mc = np.mean(he.hermite(2, u) ** 2 * 2 * z**2)
     assert abs(mc - float(ode.gradient_moment(2, 0.5))) < 0.05
+
+
+def test_spherical_optimum_of_the_spiked_model():
+    """u^T Sigma^2 u / sqrt(u^T Sigma^3 u) with explicit matrices; 0.718 at kappa = 64, share = 1/2."""
+    from theorylab.theory import spiked_single_index as spiked
+
+    d, kappa, share = 10, 64.0, 0.5
+    theta, perp = np.eye(d)[0], np.eye(d)[1]
+    sigma = (np.eye(d) + kappa * np.outer(theta, theta)) / (1 + kappa)
+    a, b = spiked.teacher_direction_coefficients(kappa, share)
+    u = a * theta + b * perp
+    assert abs(u @ sigma @ u - 1) < 1e-12
+    s2, s3 = u @ sigma @ sigma @ u, u @ sigma @ sigma @ sigma @ u
+    assert abs(spiked.spherical_optimum_overlap(kappa, share) - s2 / math.sqrt(s3)) < 1e-12
+    assert abs(spiked.spherical_optimum_overlap(kappa, share) - 0.718) < 5e-4
+    # w = Sigma u / |Sigma u| maximises (w^T Sigma u) on the sphere: no unit vector does better
+    rng = np.random.default_rng(0)
+    best = (sigma @ u) @ sigma @ u / np.linalg.norm(sigma @ u)
+    ws = rng.normal(size=(2000, d))
+    ws /= np.linalg.norm(ws, axis=1, keepdims=True)
+    assert np.all(ws @ sigma @ u <= best + 1e-12)
