@@ -173,12 +173,12 @@ def test_spherical_optimum_of_the_spiked_model():
     d, kappa, share = 10, 64.0, 0.5
     theta, perp = np.eye(d)[0], np.eye(d)[1]
     sigma = (np.eye(d) + kappa * np.outer(theta, theta)) / (1 + kappa)
-    a, b = spiked.teacher_direction_coefficients(kappa, share)
+    a, b = spiked.components(share=share, kappa=kappa)
     u = a * theta + b * perp
     assert abs(u @ sigma @ u - 1) < 1e-12
     s2, s3 = u @ sigma @ sigma @ u, u @ sigma @ sigma @ sigma @ u
-    assert abs(spiked.spherical_optimum_overlap(kappa, share) - s2 / math.sqrt(s3)) < 1e-12
-    assert abs(spiked.spherical_optimum_overlap(kappa, share) - 0.718) < 5e-4
+    assert abs(spiked.spherical_optimum_overlap(share=share, kappa=kappa) - s2 / math.sqrt(s3)) < 1e-12
+    assert abs(spiked.spherical_optimum_overlap(share=share, kappa=kappa) - 0.718) < 5e-4
     # w = Sigma u / |Sigma u| maximises (w^T Sigma u) on the sphere: no unit vector does better
     rng = np.random.default_rng(0)
     best = (sigma @ u) @ sigma @ u / np.linalg.norm(sigma @ u)

@@ -136,7 +136,7 @@ def cell_table(df: pd.DataFrame) -> pd.DataFrame:
         rows.append(dict(cell=cell, constraint=first["constraint"], kappa=first["kappa"], share=first["share"],
                          d=first["d"], final=float(tail.median()), rise=float(at(steps[-1]) - at(2 * steps[-1] / 3)),
                          t25=q[0], t_half=q[1], t75=q[2], runs=len(tail),
-                         optimum=theory.spherical_optimum_overlap(first["kappa"], first["share"])
+                         optimum=theory.spherical_optimum_overlap(share=first["share"], kappa=first["kappa"])
                          if first["constraint"] == "sphere" else 1.0))
     return pd.DataFrame(rows)
 
@@ -154,7 +154,7 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
                  "the spec measured 0.717 against 0.718"))
     bn = tab[(tab["constraint"] == "bn") & (tab["kappa"] > 0) & (tab["share"] < 1)]
     for _, r in bn.iterrows():
-        s_opt = theory.spherical_optimum_overlap(r["kappa"], r["share"])
+        s_opt = theory.spherical_optimum_overlap(share=r["share"], kappa=r["kappa"])
         out.append(tl.Claim(
             f"S2-bn-beyond-sphere [kappa={r['kappa']:g}, share={r['share']:g}]",
             "weight normalisation fixes the spherical failure: its optimum is u itself (whitened overlap 1), and its "

@@ -1,18 +1,19 @@
-"""Closed forms for a single-index teacher under a spiked input covariance (numpy).
+"""Where spherical and weight-normalised neurons end up under a spiked covariance (closed forms).
 
-Inputs x ~ N(0, Sigma), Sigma = (I + kappa theta theta^T) / (1 + kappa), |theta| = 1; teacher
-y = h_k(<u, x>) with u^T Sigma u = 1, a fraction ``share`` of that variance along theta:
-u = sqrt(share) theta + sqrt((1 - share)(1 + kappa)) theta_perp. For a neuron h_k(<w, x>) the
-population correlation is (w^T Sigma u)^k (Hermite orthogonality, whatever |Sigma^{1/2} w|), so
+Data (our restatement of the setting of "Gradient-Based Feature Learning under Structured
+Data", Mousavi-Hosseini, Wu, Suzuki, Erdogdu; NeurIPS 2023; arXiv:2309.03843 -- abstract only
+was read): x ~ N(0, Sigma), Sigma = (I + kappa theta theta^T)/(1 + kappa), y = h_k(<u, x>) with
+|u|_Sigma = sqrt(u^T Sigma u) = 1. Write u = a theta + b theta_perp (theta_perp a unit vector
+orthogonal to theta) and let ``share`` = a^2 be the fraction of u's Sigma-variance carried by
+the spike: u^T Sigma u = a^2 + b^2 / (1 + kappa) = 1, so b^2 = (1 - share)(1 + kappa).
 
-* on the sphere |w| = 1 the optimum is w = Sigma u / |Sigma u|, whose whitened overlap
-  w^T Sigma u / sqrt(w^T Sigma w) = u^T Sigma^2 u / sqrt(u^T Sigma^3 u) < 1;
-* under weight normalisation |Sigma^{1/2} w| = 1 the correlation is cos^k of the Sigma-angle:
-  the optimum is w = u (whitened overlap 1).
-
-Setting of "Gradient-Based Feature Learning under Structured Data" (Mousavi-Hosseini, Wu,
-Suzuki, Erdogdu; arXiv:2309.03843); the parameterisation and both optima are our derivation,
-not the paper's text.
+For a student h_k(<w, x>) the population correlation is exactly (w^T Sigma u)^k (only the h_k
+component of h_k(s z) correlates with h_k, and its coefficient is s^k, s^2 = w^T Sigma w).
+Maximising it (our derivation):
+* on the sphere |w| = 1: w* = Sigma u / |Sigma u|, whose whitened overlap
+  w^T Sigma u / sqrt(w^T Sigma w) = u^T Sigma^2 u / sqrt(u^T Sigma^3 u) < 1 unless u is an
+  eigenvector of Sigma: spherical dynamics cannot recover u;
+* on the Sigma-sphere |w|_Sigma = 1 (weight / batch normalisation): w* = u, whitened overlap 1.
 """
 
 from __future__ import annotations
@@ -20,17 +21,23 @@ from __future__ import annotations
 import math
 
 
-def sigma_moment(kappa: float, share: float, power: int) -> float:
-    """u^T Sigma^power u: share + (1 - share) / (1 + kappa)^(power - 1)."""
-    return share + (1 - share) / (1 + kappa) ** (power - 1)
-
-
-def spherical_optimum_overlap(kappa: float, share: float) -> float:
-    """Whitened overlap of the spherical optimum w ∝ Sigma u: u^T Sigma^2 u / sqrt(u^T Sigma^3 u)
-    (0.718 at kappa = 64, share = 1/2; 1 at share = 1 or kappa = 0)."""
-    return sigma_moment(kappa, share, 2) / math.sqrt(sigma_moment(kappa, share, 3))
-
-
-def teacher_direction_coefficients(kappa: float, share: float) -> tuple[float, float]:
-    """(a, b) with u = a theta + b theta_perp, u^T Sigma u = 1, a^2 = share."""
+def components(share: float, kappa: float) -> tuple[float, float]:
+    """(a, b): u = a theta + b theta_perp with a^2 = share and |u|_Sigma = 1."""
     return math.sqrt(share), math.sqrt((1 - share) * (1 + kappa))
+
+
+def sigma_moment(share: float, kappa: float, p: int) -> float:
+    """u^T Sigma^p u = a^2 + b^2 / (1 + kappa)^p (Sigma has eigenvalue 1 on theta, 1/(1+kappa) off it)."""
+    a, b = components(share, kappa)
+    return a * a + b * b / (1 + kappa) ** p
+
+
+def spherical_optimum_overlap(share: float, kappa: float) -> float:
+    """u^T Sigma^2 u / sqrt(u^T Sigma^3 u): the whitened overlap of the spherical optimum Sigma u / |Sigma u|
+    (0.718 at share = 1/2, kappa = 64)."""
+    return sigma_moment(share, kappa, 2) / math.sqrt(sigma_moment(share, kappa, 3))
+
+
+def weight_normalised_optimum_overlap() -> float:
+    """1: on the Sigma-sphere the optimum is u itself."""
+    return 1.0
