@@ -83,3 +83,19 @@ def test_a_bucketed_field_must_be_a_static_int():
     bad = dataclasses.replace(EXP, config=Bad)
     with pytest.raises(tl.ConfigError, match="Bad.n: only a static int size can be bucketed"):
         tl.run(bad, "smoke")
+
+
+def test_vit_phase_padded_into_buckets_equals_its_own_size(tmp_path):
+    """vit-benign/phase at smoke size, N = 2 and 6 in one padded program vs two programs:
+    the same stop steps and observables (float tolerance)."""
+    sets = {"steps": 60, "log_every": 20}
+    sweep = {"N": [2, 6], "mu_norm": [5.0, 40.0]}
+    padded = tl.run("vit-benign/phase", "smoke", set=sets, sweep=sweep, seeds=1, out=tmp_path / "b")
+    exact = tl.run("vit-benign/phase", "smoke", set=sets, sweep=sweep, seeds=1, out=tmp_path / "e", buckets=False)
+    assert padded.summary["timing"]["chunks"] < exact.summary["timing"]["chunks"]
+    a = padded.results.sort_values(["run_id", "step"]).reset_index(drop=True)
+    b = exact.results.sort_values(["run_id", "step"]).reset_index(drop=True)
+    np.testing.assert_array_equal(a["stop_step"], b["stop_step"])
+    for col in ("train_loss", "test_loss", "attn_signal", "value_signal", "qk_signal_signal"):
+        np.testing.assert_allclose(a[col], b[col], rtol=2e-4, atol=2e-5, err_msg=col)
+    assert a["train_loss"].iloc[-1] < a["train_loss"].iloc[0]  # they trained

@@ -27,7 +27,7 @@ import pandas as pd
 
 from theorylab.analysis import absent_cells, final_rows, fit_boundary
 from theorylab.data import signal_noise
-from theorylab.experiment import Claim, Experiment, Preset, Problem, Resolved, cross, param
+from theorylab.experiment import Claim, Experiment, Preset, Problem, Resolved, cross, param, size_mask
 from theorylab.models import attention
 from theorylab.models.losses import logistic_loss
 from theorylab.plots.phase import table_heatmap
@@ -41,7 +41,8 @@ class Config:
     # shapes (static)
     d: int = param(1024, "token dimension", static=True, lo=2)
     M: int = param(16, "tokens per sample: signal, strong noise, M-2 weak noise", static=True, lo=3)
-    N: int = param(20, "training samples (labels alternate +1, -1)", static=True, lo=2)
+    N: int = param(20, "training samples (labels alternate +1, -1); sizes share padded programs (cost ~ N^2)",
+                   static=True, lo=2, bucket=2)
     n_test: int = param(100, "test samples", static=True, lo=2)
     d_h: int = param(512, "query/key width", static=True, lo=1)
     d_v: int = param(512, "value width", static=True, lo=1)
@@ -74,11 +75,18 @@ def _sample(key, n, cfg):
 
 
 def setup_plain(key, cfg):
-    """(AttentionParams, data with the raw train and test samples): the weights as trained literally."""
+    """(AttentionParams, data with the raw train and test samples): the weights as trained literally.
+
+    In a program shared by several N (a bucket, engine/buckets.py) cfg.N is the bucket size:
+    the samples beyond the run's own N are zero tokens with weight 0 in the loss, so they add
+    nothing to any gradient, Gram matrix or observable (the first N samples are those a
+    program of the run's own N draws)."""
     k_init, k_train, k_test = jax.random.split(key, 3)
     params, w_o = attention.init(k_init, cfg.d, cfg.d_h, cfg.d_v, cfg.shrink)
     train, test = _sample(k_train, cfg.N, cfg), _sample(k_test, cfg.n_test, cfg)
-    return params, dict(w_o=w_o, x=train.x, y=train.y, x_test=test.x, y_test=test.y)
+    mask = size_mask(cfg, "N")
+    return params, dict(w_o=w_o, x=train.x * mask[:, None, None], y=train.y, weight=mask.astype(train.x.dtype),
+                        x_test=test.x, y_test=test.y)
 
 
 def _projections(params, w_o, x):
@@ -86,17 +94,19 @@ def _projections(params, w_o, x):
     return x @ params.w_q, x @ params.w_k, x @ (params.w_v @ w_o)
 
 
-def _mean_loss(proj, y):
-    """Mean logistic loss from the projections (q, k, v) [n, M, ...] of samples with labels y [n]."""
-    return jnp.mean(logistic_loss(y * attention.apply_from_projections(*proj)))
+def _mean_loss(proj, y, weight=None):
+    """Mean logistic loss from the projections (q, k, v) [n, M, ...] of samples with labels y [n]
+    (over the samples of weight 1 when ``weight`` [n] is given: bucket padding has weight 0)."""
+    losses = logistic_loss(y * attention.apply_from_projections(*proj))
+    return jnp.mean(losses) if weight is None else jnp.sum(weight * losses) / jnp.sum(weight)
 
 
 def loss_plain(params, data, cfg, key):
     del cfg, key  # full-batch GD on the fixed training set
-    return _mean_loss(_projections(params, data["w_o"], data["x"]), data["y"])
+    return _mean_loss(_projections(params, data["w_o"], data["x"]), data["y"], data["weight"])
 
 
-def _observe(train, test, y, y_test):
+def _observe(train, test, y, y_test, weight):
     """Losses, 0-1 test error and the five panels' quantities on training sample 0 (y = +1),
     from the projections (q, k, v) [n, M, ...] of the training and the test samples.
 
@@ -107,7 +117,7 @@ def _observe(train, test, y, y_test):
     a0 = jax.nn.softmax(q @ k.T, axis=-1).mean(axis=0)  # attention averaged over query rows
     test_out = attention.apply_from_projections(*test)
     return dict(
-        train_loss=_mean_loss(train, y),
+        train_loss=_mean_loss(train, y, weight),
         test_loss=jnp.mean(logistic_loss(y_test * test_out)),
         test_error=jnp.mean(jnp.sign(test_out) != y_test),
         attn_signal=a0[0],
@@ -125,7 +135,7 @@ def observe_plain(params, data, cfg):
     del cfg
     w_o = data["w_o"]
     return _observe(_projections(params, w_o, data["x"]), _projections(params, w_o, data["x_test"]),
-                    data["y"], data["y_test"])
+                    data["y"], data["y_test"], data["weight"])
 
 
 # The literal computation: GD on W_Q, W_K, W_V. The reference the dual form is tested against.
@@ -143,7 +153,7 @@ def setup(key, cfg):
     dp, frozen = attention.to_dual(params, raw["w_o"], raw["x"])
     d = cfg.d
     x, z = raw["x"].reshape(-1, d), raw["x_test"].reshape(-1, d)
-    return dp, dict(frozen=frozen, y=raw["y"], y_test=raw["y_test"], cross=z @ x.T,
+    return dp, dict(frozen=frozen, y=raw["y"], weight=raw["weight"], y_test=raw["y_test"], cross=z @ x.T,
                     test_base=_projections(params, raw["w_o"], z))
 
 
@@ -159,12 +169,13 @@ def _dual_train(dp, data, cfg):
 
 def loss(dp, data, cfg, key):
     del key  # full-batch GD on the fixed training set
-    return _mean_loss(_dual_train(dp, data, cfg), data["y"])
+    return _mean_loss(_dual_train(dp, data, cfg), data["y"], data["weight"])
 
 
 def observe(dp, data, cfg):
     test = attention.dual_projections_of(dp, data["frozen"], data["cross"], data["test_base"])
-    return _observe(_dual_train(dp, data, cfg), _per_sample(test, cfg.n_test, cfg.M), data["y"], data["y_test"])
+    return _observe(_dual_train(dp, data, cfg), _per_sample(test, cfg.n_test, cfg.M), data["y"], data["y_test"],
+                    data["weight"])
 
 
 def observe_initial(dp, data, cfg):
@@ -174,7 +185,7 @@ def observe_initial(dp, data, cfg):
     fr = data["frozen"]
     train = _per_sample((fr.p_q0, fr.p_k0, fr.v0), cfg.N, cfg.M)
     test = _per_sample(data["test_base"], cfg.n_test, cfg.M)
-    return _observe(train, test, data["y"], data["y_test"])
+    return _observe(train, test, data["y"], data["y_test"], data["weight"])
 
 
 PROBLEM = Problem(setup=setup, loss=loss, observe=observe, stop_below=lambda cfg: cfg.stop_loss,
