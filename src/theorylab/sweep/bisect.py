@@ -28,9 +28,10 @@ STATS = ("mean", "median", "majority")
 
 
 def statistic(values: Sequence[float], stat: str, level: float, falling: bool = True) -> float:
-    """The seed statistic of one probe. ``majority`` is the fraction of seeds on the crossed
-    side of the level (crossed iff >= 1/2), returned as level - (fraction - 1/2) so that it
-    crosses the level exactly where the majority changes side (for a falling metric)."""
+    """The seed statistic of one probe. ``majority`` scores the fraction f of seeds on the
+    crossed side of the level so that the probe counts as crossed iff f >= 1/2 (at least half
+    the seeds, ties included): level - (f - 1/2) - 1/(4n) for a falling metric (n seeds; the
+    1/(4n) puts f = 1/2 strictly past the level, f = 1/2 - 1/n strictly before it)."""
     vals = [float(v) for v in values if math.isfinite(float(v))]
     if not vals:
         return math.nan
@@ -42,7 +43,8 @@ def statistic(values: Sequence[float], stat: str, level: float, falling: bool = 
         return s[mid] if len(s) % 2 else 0.5 * (s[mid - 1] + s[mid])
     if stat == "majority":
         frac = sum((v < level) if falling else (v > level) for v in vals) / len(vals)
-        return level - (frac - 0.5) if falling else level + (frac - 0.5)
+        tie = 0.25 / len(vals)
+        return level - (frac - 0.5) - tie if falling else level + (frac - 0.5) + tie
     raise ValueError(f"stat must be one of {', '.join(STATS)}")
 
 
