@@ -187,6 +187,12 @@ def _theory_curve(exp, along, per, out_dir: Path):
         return None
 
 
+def plt_null():
+    from matplotlib.ticker import NullFormatter
+
+    return NullFormatter()
+
+
 def _figure(exp, rows, points, fit, along, per, metric, level, stat, out_dir):
     from matplotlib.figure import Figure
 
@@ -200,10 +206,14 @@ def _figure(exp, rows, points, fit, along, per, metric, level, stat, out_dir):
             cs.append(s)
     from matplotlib.colors import LogNorm
 
+    label = f"{stat} of {metric} over seeds"
+    if stat == "majority":  # show the fraction of seeds past the level, not the score behind it
+        cs = [min(max(level - c + 0.5, 0.0), 1.0) for c in cs]
+        label = f"fraction of seeds with {metric} past {level:g}"
     pos = [c for c in cs if math.isfinite(c) and c > 0]
     norm = LogNorm(min(pos), max(pos)) if len(pos) == len(cs) and max(pos) / min(pos) > 100 else None
-    sc = ax.scatter(xs, ys, c=cs, cmap="viridis", norm=norm, s=22, marker="s", label=f"probes ({stat} of {metric})")
-    fig.colorbar(sc, ax=ax).set_label(f"{stat} of {metric} over seeds")
+    sc = ax.scatter(xs, ys, c=cs, cmap="viridis", norm=norm, s=22, marker="s", label="probes")
+    fig.colorbar(sc, ax=ax).set_label(label)
     ok = points.dropna(subset=["along_star"])
     ax.plot(ok["along_star"], ok["per"], "r^", ms=8, label=f"located: {metric} crosses {level:g}")
     if fit.get("slope") is not None and math.isfinite(fit["slope"]):
@@ -219,7 +229,11 @@ def _figure(exp, rows, points, fit, along, per, metric, level, stat, out_dir):
         sel = np.isfinite(yv) & (yv >= min(ys) * 0.8) & (yv <= max(ys) * 1.25)
         ax.plot(grid[sel], yv[sel], "k-", lw=1.5, label=f"theory: {label}")
     if min(xs) > 0 and max(xs) / min(xs) > 10:
+        from matplotlib.ticker import ScalarFormatter
+
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(ScalarFormatter() if max(xs) / min(xs) < 30 else plt_null())
     if min(ys) > 0 and max(ys) / min(ys) >= 4:
         from matplotlib.ticker import NullLocator
 
