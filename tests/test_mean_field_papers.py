@@ -36,3 +36,62 @@ def test_pwgf_claims_fail_when_runs_do_not_escape():
     assert claims["hessian-escapes"].holds is False
     assert claims["controller-stops"].holds is False
     assert claims["returned-objective"].holds is False
+
+
+# --- MFLD ------------------------------------------------------------------------------------
+
+import pytest  # noqa: E402
+
+from theorylab.models import kernel_ridge  # noqa: E402
+from theorylab.papers import mfld, mfld_sparse_parity  # noqa: E402
+
+
+@pytest.mark.slow
+def test_mfld_chaos_smoke_end_to_end(tmp_path):
+    run = tl.run("theorylab.papers.mfld:PROPAGATION_OF_CHAOS", "smoke", out=tmp_path / "run")
+    assert tl.check(run.dir).ok
+    ids = {c.id for c in run.claims}
+    assert {"one-over-N", "temperature-bias", "ensemble-1/M"} <= ids
+    assert run.figures["propagation_of_chaos"].axes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ref", ["theorylab.papers.mfld:DISCRETISATION",
+                                 "theorylab.papers.mfld_sparse_parity:SPARSE_PARITY"])
+def test_mfld_smoke_end_to_end(ref, tmp_path):
+    run = tl.run(ref, "smoke", out=tmp_path / "run")
+    assert tl.check(run.dir).ok
+    assert all(f.axes for f in run.figures.values())
+
+
+def test_ensemble_error_of_independent_members_falls_like_one_over_m():
+    rng = np.random.default_rng(0)
+    f_ref = rng.standard_normal(50)
+    members = pd.DataFrame(dict(replica=range(64), f_test=list(f_ref + 0.3 * rng.standard_normal((64, 50)))))
+    e = mfld.ensemble_errors(members, f_ref, f_ref, (1, 4, 16))
+    np.testing.assert_allclose(e["err"] * e["M"], 0.09, rtol=0.15)
+    np.testing.assert_allclose(e["test_loss"], e["err"] / 2)  # y = f_ref here
+
+
+def test_gap_law_slope_of_a_one_over_n_table():
+    ns = np.array([8, 16, 32, 64, 1024])
+    table = pd.DataFrame(dict(N=ns, train_loss=0.005 + 0.06 / ns))
+    law = mfld.gap_law(table, 1024)
+    assert mfld.fit_slope(law["N"].to_numpy(float), law["gap"].to_numpy()) == pytest.approx(-1.0, abs=0.05)
+    assert np.isnan(mfld.fit_slope(np.array([8.0, 16.0]), np.array([1e-3, -1e-4])))
+
+
+def test_threshold_n_interpolates_in_log_n():
+    ns = np.array([25, 50, 100, 200])
+    assert mfld_sparse_parity.threshold_n(ns, np.array([0.5, 0.8, 1.0, 1.0])) == pytest.approx(50 * 2 ** 0.5)
+    assert mfld_sparse_parity.threshold_n(ns, np.array([0.95, 1, 1, 1])) == 25
+    assert np.isnan(mfld_sparse_parity.threshold_n(ns, np.array([0.5, 0.6, 0.7, 0.8])))
+
+
+def test_kernel_ridge_interpolates_and_learns_a_linear_rule():
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((200, 5)) / np.sqrt(5)
+    y = np.sign(z[:, 0])
+    np.testing.assert_allclose(kernel_ridge.fit_predict(z[:30], y[:30], z[:30], scale=3.0, ridge=1e-8), y[:30], atol=1e-3)
+    zt = rng.standard_normal((500, 5)) / np.sqrt(5)
+    assert kernel_ridge.accuracy(z, y, zt, np.sign(zt[:, 0]), scale=3.0, ridge=0.2) > 0.75  # chance is 0.5
