@@ -228,6 +228,16 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
     return out
 
 
+def _near_peak(psi1: float, setting: dict) -> bool:
+    """Within a factor 2 of the interpolation peak n = N with a small ridge (lambda <= 1e-4), where
+    the spec saw the GE model off by up to 13% and the risk non-monotone in eta (Fig. 3(a))."""
+    return setting["lam"] <= 1e-4 and 0.5 <= psi1 / setting["psi2"] <= 2
+
+
+def _ge_tolerance(psi1: float, setting: dict) -> float:
+    return 0.15 if _near_peak(psi1, setting) else 0.07
+
+
 def _psi1_claims(setting: dict, g: pd.DataFrame, resolved) -> list[tl.Claim]:
     out = []
     sfx = f" [{setting['act']}/{setting['teacher']}, psi2={setting['psi2']:g}]"
@@ -268,16 +278,19 @@ def _psi1_claims(setting: dict, g: pd.DataFrame, resolved) -> list[tl.Claim]:
                 r0, _ = ge_prediction(_resolved_cfg(resolved, s.iloc[0]))
                 ge_err.append(("RF", psi, s["rf_risk"].mean(), r0))
     if ge_err:
-        rel = [abs(m - p) / p for _, _, m, p in ge_err]
         lam = setting["lam"]
-        tol = 0.07
-        worst = ge_err[int(np.argmax(rel))]
+        tols = [_ge_tolerance(psi, setting) for _, psi, _, _ in ge_err]
+        rel = [abs(m - p) / p for _, _, m, p in ge_err]
+        excess = [r / t for r, t in zip(rel, tols)]
+        worst = ge_err[int(np.argmax(excess))]
         out.append(tl.Claim(
             "A3-gaussian-equivalence" + sfx, "for eta in {0, Theta(1), N^1/4} the conjugate-kernel ridge risk equals "
-            "the Gaussian-equivalent model's (Theorem 3) at every psi_1", f"|R - R_GE| / R_GE <= {tol:g}",
-            f"max {max(rel):.3f} at {worst[0]}, psi_1 = {worst[1]:g} ({worst[2]:.4f} vs {worst[3]:.4f})",
-            f"{tol:g} relative", bool(max(rel) <= tol),
-            f"lambda = {lam:g}; R: mean over runs; R_GE: the GE model on an independent draw of (W_0, X, y)"))
+            "the Gaussian-equivalent model's (Theorem 3) at every psi_1", "|R - R_GE| / R_GE <= 0.07",
+            f"max {max(rel):.3f}; worst against its tolerance: {worst[0]}, psi_1 = {worst[1]:g} "
+            f"({worst[2]:.4f} vs {worst[3]:.4f})",
+            "0.07 relative (0.15 within a factor 2 of the interpolation peak psi_1 = psi_2 when lambda <= 1e-4)",
+            bool(max(excess) <= 1), f"lambda = {lam:g}; R: mean over runs; R_GE: the GE model on an independent draw "
+                                    "of (W_0, X, y); the spec measured <= 4% (13% at the peak with lambda = 1e-4)"))
         out.append(tl.Claim(
             "A4-linear-barrier" + sfx, "with eta <= N^1/4 the risk stays above the kernel lower bound mu_2*^2",
             f">= {floor:.4f}", f"min {min(m for _, _, m, _ in ge_err):.4f}", "strict", bool(not any(below)),
@@ -286,16 +299,19 @@ def _psi1_claims(setting: dict, g: pd.DataFrame, resolved) -> list[tl.Claim]:
         order = sorted(small, key=lambda lab: small[lab]["eta_total"].iloc[0])
         by = {lab: small[lab].groupby("psi1")["risk"].mean() for lab in order}
         gain = {lab: (small[lab]["risk"] - small[lab]["rf_risk"]).groupby(small[lab]["psi1"]).mean() for lab in order}
-        paired_ok = all(bool((gain[lab] < 0).all()) for lab in order)
-        dec = all(bool((by[a] > by[b]).all()) for a, b in zip(order, order[1:]))
+        keep = [p for p in psis if not (setting["lam"] <= 1e-4 and p == setting["psi2"])]  # the peak itself
+        paired_ok = all(bool((gain[lab].loc[keep] < 0).all()) for lab in order)
+        dec = all(bool((by[a].loc[keep] > by[b].loc[keep]).all()) for a, b in zip(order, order[1:]))
         out.append(tl.Claim(
             "A5-improvement" + sfx, "one small step improves on random features: the paired mean R(eta) - R(RF) "
             "(same data, step 1 vs step 0) is negative at every psi_1, and the risk decreases along " + str(order),
             "R(eta) - R(RF) < 0; " + " > ".join(order),
             "; ".join(f"psi={p:g}: " + " / ".join(f"{gain[lab].loc[p]:+.4f}" for lab in order) + " | "
                       + " / ".join(f"{by[lab].loc[p]:.4f}" for lab in order) for p in psis),
-            "strict, every psi_1", bool(paired_ok and dec),
-            "per psi_1: paired gains R(eta) - R(RF) for " + " / ".join(order) + " | mean risks"))
+            "strict, every psi_1 (but the interpolation peak psi_1 = psi_2 when lambda <= 1e-4)", bool(paired_ok and dec),
+            "per psi_1: paired gains R(eta) - R(RF) for " + " / ".join(order) + " | mean risks"
+            + ("" if len(keep) == len(psis) else f"; psi_1 = {setting['psi2']:g} (the peak) not asserted, as in the "
+               "spec's Fig. 3(a) measurement")))
     # A6, A7: large steps
     large = {lab: sub for lab, sub in g.groupby("label") if sub["alpha"].iloc[0] >= 0.5}
     for lab, sub in sorted(large.items()):
