@@ -54,9 +54,14 @@ def test_mfld_update_is_the_per_particle_langevin_step():
     loss = mfld.langevin_loss(_objective(z, y, lam1))
     params = mfld.init(jnp.asarray(x))
     key = jax.random.PRNGKey(3)
-    value, grads = jax.value_and_grad(loss)(params, None, None, key)
-    updates, _ = mfld.mfld(lr, temp).update(grads, mfld.mfld(lr, temp).init(params), params)
-    new = optax.apply_updates(params, updates)
+    opt = mfld.mfld(lr, temp)
+
+    @jax.jit
+    def step(params, key):
+        value, grads = jax.value_and_grad(loss)(params, None, None, key)
+        return value, optax.apply_updates(params, opt.update(grads, opt.init(params), params)[0])
+
+    value, new = step(params, key)
     xi = np.asarray(jax.random.normal(mfld.split_step_key(key)[1], x.shape))
     ref = x - lr * _reference_drift(z, y, x, lam1) + np.sqrt(2 * temp * lr) * xi
     np.testing.assert_allclose(np.asarray(new["x"]), ref, rtol=1e-5, atol=1e-6)
@@ -82,7 +87,7 @@ def test_mfld_noise_has_scale_sqrt_2_lambda_eta_and_is_fresh_per_key():
 
 def test_velocity_matches_finite_differences():
     z, y, x = _regression(seed=1)
-    F = _objective(z, y, 0.01)
+    F = jax.jit(_objective(z, y, 0.01))
     x64 = np.asarray(x, np.float64)
     v = np.asarray(mean_field.velocity(lambda xj: jnp.tanh(jnp.concatenate([jnp.asarray(z), jnp.ones((len(z), 1))], 1) @ xj),
                                        lambda f: 0.5 * jnp.mean((f - jnp.asarray(y)) ** 2), jnp.asarray(x),
@@ -115,7 +120,7 @@ def test_hessian_kick_matches_the_closed_form():
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.standard_normal((40, 64)) + 0.3, jnp.float32)  # A != 0
     g = jnp.asarray(rng.standard_normal((40, 64)), jnp.float32)
-    kick = mean_field.hessian_kick(phi, outer, x, g)
+    kick = jax.jit(lambda x, g: mean_field.hessian_kick(phi, outer, x, g))(x, g)
     X, G = np.asarray(x, np.float64).reshape(40, 32, 2), np.asarray(g, np.float64).reshape(40, 32, 2)
     J = 1 - np.tanh(X) ** 2
     A = np.tanh(X).mean(0)
@@ -128,14 +133,28 @@ def test_symmetric_pairs_give_an_exact_saddle():
     phi, outer, _ = _testbed()
     z = jax.random.normal(jax.random.PRNGKey(0), (512, 64))
     x = jnp.stack([z, -z], axis=1).reshape(1024, 64)
-    assert np.all(np.asarray(mean_field.mean_features(phi, x)) == 0)
-    assert np.all(np.asarray(mean_field.velocity(phi, outer, x)) == 0)
+    a, v = jax.jit(lambda x: (mean_field.mean_features(phi, x), mean_field.velocity(phi, outer, x)))(x)
+    assert np.all(np.asarray(a) == 0)
+    assert np.all(np.asarray(v) == 0)
 
 
 def _pwgf_step(loss, opt, params, t):
-    grads = jax.grad(loss)(params, None, None, jax.random.PRNGKey(t))
-    updates, _ = opt.update(grads, opt.init(params), params)
-    return optax.apply_updates(params, updates)
+    return _stepper(loss, opt)(params, jax.random.PRNGKey(t))
+
+
+_STEPPERS = {}
+
+
+def _stepper(loss, opt):
+    """One compiled engine step (value_and_grad -> update -> apply) per (loss, optimizer)."""
+    if (loss, opt) not in _STEPPERS:
+        def step(params, key):
+            grads = jax.grad(loss)(params, None, None, key)
+            updates, _ = opt.update(grads, opt.init(params), params)
+            return optax.apply_updates(params, updates)
+
+        _STEPPERS[(loss, opt)] = jax.jit(step)
+    return _STEPPERS[(loss, opt)]
 
 
 def test_controller_jumps_waits_and_returns_the_saved_state():
