@@ -173,8 +173,6 @@ def test_lemma21_ingredients():
 def test_lemma21_against_monte_carlo_population_gradient():
     """The population gradient E_t[y_q grad f] at N_1 large matches Lemma 21 in direction (d = 4,
     r = 2, He_2/sqrt2), for neurons with a large predicted norm: a small-scale twin of claim A1."""
-    from theorylab.papers.icl_lowdim_transformer import lemma21_jnp
-
     d, r, m = 4, 2, 6
     kw, kb, kp = jax.random.split(jax.random.PRNGKey(11), 3)
     w = jax.random.normal(kw, (m, d))
@@ -188,7 +186,7 @@ def test_lemma21_against_monte_carlo_population_gradient():
         return jnp.mean(yq * jnp.einsum("nm,nm->n", mlpa.embed(w, b, xq), mlpa.context(w, b, x, y)))
 
     g = np.asarray(jax.jit(lambda w: correlational_gradient(corr, w, kp, 40))(w))
-    pred = np.asarray(lemma21_jnp(w, b, basis, 2, 1.0))
+    pred = np.asarray(theory.lemma21_gradient_jnp(w, b, basis, 2, 1.0))
     np.testing.assert_allclose(pred, theory.lemma21_gradient(np.asarray(w), np.asarray(b), np.eye(d, r), 2, 1.0),
                                rtol=1e-4, atol=1e-7)
     pn = np.linalg.norm(pred, axis=1)

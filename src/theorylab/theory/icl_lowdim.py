@@ -75,3 +75,15 @@ def theorem1_budget(d: int, r: int, q: int, p: int) -> dict[str, float]:
 def random_alignment(d: int, r: int) -> float:
     """|P_S w| / |w| of a uniformly random direction, to leading order: sqrt(r / d)."""
     return math.sqrt(r / d)
+
+
+def lemma21_gradient_jnp(w, b, basis, q: int, c_q: float):
+    """[m, d]: ``lemma21_gradient`` in jnp (usable inside a compiled program); q in {2, 3, 4}."""
+    import jax.numpy as jnp
+
+    r = basis.shape[1]
+    w_s = (w @ basis) @ basis.T
+    he = {2: jnp.ones_like(b), 3: -b, 4: b * b - 1}[q]  # He_{q-2}(-b)
+    a_q = jnp.exp(-b * b / 2) / math.sqrt(2 * math.pi) * he
+    pref = 2 * a_q**2 * c_q**2 / math.factorial(q - 1) * _double_factorial(2 * q - 1) / chi_moment(r, q)
+    return (pref * jnp.linalg.norm(w_s, axis=-1) ** (2 * q - 2))[:, None] * w_s
