@@ -216,15 +216,21 @@ def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
     iso = sym[sym["mode"] == "isotropic"]
     if len(h):
         worst = float(h["t_esc"].max()) if h["t_esc"].notna().all() else np.nan
-        means = h.groupby("N")["t_esc"].mean()
-        ratio = float(means.iloc[-1] / means.iloc[0]) if len(means) > 1 else np.nan
-        ok = bool(np.isfinite(worst) and worst <= 16 and (len(means) < 2 or ratio <= 1.3))
         out.append(Claim(
-            "hessian-escapes", "Hessian-guided PWGF escapes (F < 0.05) by t = 16 in every run, and its mean "
-            "escape time does not grow with N",
-            f"max t_esc <= 16; mean t_esc(N={ns[-1]}) / mean t_esc(N={ns[0]}) <= 1.3 (spec prototype 0.89)",
-            f"max t_esc {worst:.3g}; mean per N " + ", ".join(f"{n}: {v:.2f}" for n, v in means.items())
-            + f"; ratio {ratio:.2f}", "as stated", ok, f"{len(h)} runs"))
+            "hessian-escapes", "Hessian-guided PWGF escapes (F < 0.05) by t = 16 in every run",
+            "max t_esc <= 16 (spec prototype: 8.1 - 14.6 over 7 runs)",
+            f"max t_esc {worst:.3g} over {len(h)} runs; " + ", ".join(
+                f"N={n}: " + "/".join(f"{v:.1f}" for v in sorted(g["t_esc"])) for n, g in h.groupby("N")),
+            "hard threshold", bool(np.isfinite(worst) and worst <= 16),
+            "single runs scatter: the escape is driven by a random projection of the kick (see per-run-formula)"))
+        means = h.groupby("N")["t_esc"].mean()
+        if len(means) > 1:
+            ratio = float(means.iloc[-1] / means.iloc[0])
+            out.append(Claim(
+                "hessian-N-free", "the mean escape time of Hessian-guided PWGF does not grow with N",
+                f"mean t_esc(N={ns[-1]}) / mean t_esc(N={ns[0]}) <= 1.3 (spec prototype 0.89)",
+                "mean per N " + ", ".join(f"{n}: {v:.2f}" for n, v in means.items()) + f"; ratio {ratio:.2f}",
+                "1.3", bool(np.isfinite(ratio) and ratio <= 1.3)))
     if len(h) and len(iso):
         mh, mi = h.groupby("N")["t_esc"].mean(), iso.groupby("N")["t_esc"].mean()
         common = [n for n in mh.index if n in mi.index]
@@ -263,7 +269,10 @@ def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
             ", ".join(f"N={n}: {pred[n]:.2f}" for n in med.index),
             ", ".join(f"N={n}: {med[n]:.2f} ({100 * rel[n]:+.0f}%)" for n in med.index), "50% relative",
             ok if seeds >= 5 else None, f"{seeds} seeds per N" + ("" if seeds >= 5 else ": the spec asks >= 5 seeds "
-                                                                  "(a0 is a random projection)")))
+                                                                  "(a0 is a random projection)")
+            + "; the formula takes the typical size of the whole u2-part of A as a0, but only its part orthogonal "
+            "to the u1-part grows into the minimum (a random angle), which delays the escape by ~ ln 2 / (sbar/2) "
+            "~ 3 on average: the per-run form with the measured a0_perp is the sharper check"))
     for mode, init in (("hessian", "symmetric"), ("isotropic", "symmetric"), ("static", "gaussian")):
         sub = e[(e["mode"] == mode) & (e["init"] == init)]
         if not len(sub):
