@@ -4,9 +4,11 @@ results."""
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import theorylab as tl
-from theorylab.papers import pwgf_saddle
+from theorylab.models import kernel_ridge
+from theorylab.papers import mfld, mfld_sparse_parity, pwgf_saddle
 from theorylab.theory import pwgf_saddle as theory
 
 
@@ -39,11 +41,6 @@ def test_pwgf_claims_fail_when_runs_do_not_escape():
 
 
 # --- MFLD ------------------------------------------------------------------------------------
-
-import pytest  # noqa: E402
-
-from theorylab.models import kernel_ridge  # noqa: E402
-from theorylab.papers import mfld, mfld_sparse_parity  # noqa: E402
 
 
 @pytest.mark.slow

@@ -42,7 +42,7 @@ import pandas as pd
 
 from theorylab.analysis import absent_cells, stack
 from theorylab.data.mean_field_teacher import gaussian_bump
-from theorylab.experiment import Claim, Experiment, Preset, Problem, Resolved, param
+from theorylab.experiment import Claim, ConfigError, Experiment, Preset, Problem, Resolved, param
 from theorylab.models import mean_field_net as net
 from theorylab.models.mean_field import particle_mean
 from theorylab.optim import mfld
@@ -70,17 +70,18 @@ class Config:
     replica: int = param(0, "replica index: independent runs of one setting (particles and noise differ)", lo=0)
 
     def check(self) -> None:
-        from theorylab.experiment import ConfigError
-
         if self.batch > self.n:
             raise ConfigError(f"Config.batch = {self.batch} must be <= n = {self.n} (0: full batch)")
         if self.burn_in >= self.steps:
             raise ConfigError(f"Config.burn_in = {self.burn_in} must be < steps = {self.steps}")
 
 
+DATA_KEY = 20230501  # base PRNG seed of the shared training / test sets (any fixed value)
+
+
 def datasets(data_seed, cfg):
-    """(z [n, d], y [n], z_test [n_test, d], y_test [n_test]) of one data seed."""
-    k_train, k_test = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(20230501), data_seed))
+    """(z [n, d], y [n], z_test [n_test, d], y_test [n_test]) of one data seed (may be traced)."""
+    k_train, k_test = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(DATA_KEY), data_seed))
     z, y = gaussian_bump(k_train, cfg.n, cfg.d)
     zt, yt = gaussian_bump(k_test, cfg.n_test, cfg.d)
     return z, y, zt, yt

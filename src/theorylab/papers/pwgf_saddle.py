@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from theorylab.analysis import absent_cells, final_rows, trajectories
+from theorylab.analysis import absent_cells, trajectories
 from theorylab.experiment import Claim, ConfigError, Experiment, Preset, Problem, Resolved, param
 from theorylab.models import mean_field
 from theorylab.optim import pwgf
