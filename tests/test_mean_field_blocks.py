@@ -234,3 +234,24 @@ def test_escape_time_formula_against_direct_integration():
         assert r1 == pytest.approx(theory.sbar(), rel=0.03)  # u1-part grows at sbar
         assert r2 == pytest.approx(theory.growth_rate_u2(), rel=0.03)  # u2-part at sbar / 2
         assert t_esc == pytest.approx(float(theory.escape_time(a0)), rel=0.1)
+
+
+def test_hessian_kick_size_at_the_saddle_matches_the_theory():
+    """The part of u2^T A orthogonal to u1^T A right after a Hessian-guided jump of size eta_p
+    from the symmetric saddle: median over draws = 0.674 eta_p sbar sqrt(sbar) / 2."""
+    phi, outer, _ = _testbed()
+    u1, u2 = (jnp.asarray(u, jnp.float32) for u in theory.directions())
+    z = jax.random.normal(jax.random.PRNGKey(0), (1024, 64))
+    x = jnp.stack([z, -z], axis=1).reshape(2048, 64)
+    eta_p = 0.2
+
+    @jax.jit
+    def a_perp(key):
+        g = jax.random.normal(key, x.shape)
+        A = mean_field.mean_features(phi, x + eta_p * mean_field.hessian_kick(phi, outer, x, g)).reshape(32, 2)
+        c1, c2 = u1 @ A, u2 @ A
+        return jnp.abs(c1[0] * c2[1] - c1[1] * c2[0]) / jnp.linalg.norm(c1)
+
+    draws = np.array([float(a_perp(jax.random.PRNGKey(k))) for k in range(300)])
+    predicted = theory.MEDIAN_ABS_NORMAL * theory.a0_hessian(eta_p)
+    assert np.median(draws) == pytest.approx(predicted, rel=0.15), np.median(draws) / predicted

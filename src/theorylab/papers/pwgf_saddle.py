@@ -175,15 +175,21 @@ def escape_times(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def formula(mode: str, init: str, n, eta_p: float):
-    """The linearised escape time of this (mode, init) at N = n, or None when there is none."""
+def typical_a0(mode: str, init: str, n, eta_p: float):
+    """The typical |u2^T A| right after the perturbation of (mode, init) at N = n, or None."""
     if mode == "hessian":
-        return theory.escape_time(theory.a0_hessian(eta_p)) + 0 * np.asarray(n, float)
+        return theory.a0_hessian(eta_p) + 0 * np.asarray(n, float)
     if mode == "isotropic":
-        return theory.escape_time(theory.a0_isotropic(eta_p, n))
+        return theory.a0_isotropic(eta_p, n)
     if mode == "static" and init == "gaussian":
-        return theory.escape_time(theory.a0_random_init(n))
+        return theory.a0_random_init(n)
     return None
+
+
+def formula(mode: str, init: str, n, eta_p: float):
+    """The linearised escape time ln(0.21 / a0) / (sbar / 2) at the typical a0, or None."""
+    a0 = typical_a0(mode, init, n, eta_p)
+    return None if a0 is None else theory.escape_time(a0)
 
 
 def _label(mode: str, init: str) -> str:
@@ -349,10 +355,12 @@ def figures(df: pd.DataFrame, resolved: Resolved) -> dict:
             med = ok.groupby("N")["t_esc"].median()
             ax.plot(med.index * jitter, med.to_numpy(), color=color, marker="o", lw=1.5,
                     ls=":" if init == "gaussian" else "-", label=f"{_label(mode, init)} (median)")
-            curve = formula(mode, init, n_grid, eta_p)
-            if curve is not None:
-                ax.plot(n_grid, curve, color=color, lw=1, ls="--")
-        ax.plot([], [], color="k", ls="--", lw=1, label="theory: ln(0.21/a0) / (sbar/2)")
+            a0 = typical_a0(mode, init, n_grid, eta_p)
+            if a0 is not None:
+                ax.plot(n_grid, theory.escape_time(a0), color=color, lw=1, ls="--")
+                ax.plot(n_grid, theory.median_escape_time(a0), color=color, lw=1, ls="-.")
+        ax.plot([], [], color="k", ls="--", lw=1, label="theory: ln(0.21/a0) / (sbar/2), typical a0")
+        ax.plot([], [], color="k", ls="-.", lw=1, label="median with the random angle (a0_perp = 0.674 a0)")
         _n_axis(ax, ns)
         ax.set_xlabel("N (particles)")
         ax.set_ylabel("escape time (first t with F < 0.05)")

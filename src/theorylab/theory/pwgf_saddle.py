@@ -70,6 +70,18 @@ def escape_time(a0, a_end: float = A_END):
     return np.log(a_end / np.asarray(a0, float)) / growth_rate_u2()
 
 
+MEDIAN_ABS_NORMAL = 0.6744897501960817  # median of |g|, g ~ N(0, 1)
+
+
+def median_escape_time(a0_typical, a_end: float = A_END):
+    """The median escape time once the random angle is accounted for (a derivation of this
+    module, not of the papers): u2^T A and u1^T A are independent Gaussian 2-vectors right after
+    the perturbation, and only the part of u2^T A orthogonal to u1^T A grows into the minimum;
+    that part is a 1-D Gaussian of scale a0_typical, so the median a0_perp is 0.674 a0_typical:
+    t_med = escape_time(0.674 a0_typical) = escape_time(a0_typical) + 1.70."""
+    return escape_time(MEDIAN_ABS_NORMAL * np.asarray(a0_typical, float), a_end)
+
+
 def a0_hessian(eta_p: float) -> float:
     """Typical |u2^T A| after one Hessian-guided jump: eta_p sbar (1/2) sqrt(sbar) (N-free)."""
     s = sbar()
@@ -87,4 +99,4 @@ def a0_random_init(n):
 
 
 __all__ = ["A_END", "ESCAPE_F", "F_SADDLE", "a0_hessian", "a0_isotropic", "a0_random_init", "directions",
-           "escape_time", "growth_rate_u2", "sbar", "tanh2", "target"]
+           "escape_time", "growth_rate_u2", "median_escape_time", "sbar", "tanh2", "target"]
