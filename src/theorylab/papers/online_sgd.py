@@ -186,13 +186,18 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
     for _, r in tab[~np.isfinite(tab["ode"]) & (tab["k"] == 3)].iterrows():
         t_ref = ode.hitting_time(3, int(r["d"]), BASE_C, exact_noise=True)
         df_c = df[(df["link"] == r["link"]) & (df["c"] == r["c"]) & (df["d"] == r["d"])]
-        t = first_crossing(df_c, "overlap", 0.5, absolute=True)
-        frac = float(np.mean(t <= 10 * t_ref))
+        wide = df_c.pivot(index="run_id", columns="step", values="overlap").abs()
+        late = wide.loc[:, wide.columns >= 0.75 * wide.columns.max()].mean(axis=1)  # [runs]
+        crossed = float(np.mean(first_crossing(df_c, "overlap", 0.5, absolute=True) < np.inf))
+        frac = float(np.mean(late >= 0.5))
         out.append(tl.Claim(
-            "B3-large-step", f"k* = 3 with c = {r['c']:g} > 2 mu0: the retraction beats the drift, no weak recovery "
-            f"within 10x the ODE time of c = 0.5 (d = {int(r['d'])})", "no run reaches |m| >= 1/2",
-            f"{frac:.0%} of {len(t)} runs reached it by {10 * t_ref:.0f} steps", "at most 10% of the runs",
-            bool(frac <= 0.1), "the ODE never escapes (mu0^(k-2) <= c/2); a run escapes only by a rare fluctuation"))
+            "B3-large-step", f"k* = 3 with c = {r['c']:g} > 2 mu0: the retraction beats the drift and weak recovery is "
+            f"not sustained within 10x the ODE time of c = 0.5 (d = {int(r['d'])}, {10 * t_ref:.0f} steps)",
+            "no run holds |m| >= 1/2 (mean over the last quarter of the budget)",
+            f"{frac:.0%} of {len(late)} runs do; last-quarter mean |m|: median {late.median():.2f}, max {late.max():.2f}",
+            "at most 10% of the runs", bool(frac <= 0.1),
+            f"the overlap is noise-dominated, not collapsed to 0 as the ODE says: {crossed:.0%} of the runs touch "
+            "|m| = 1/2 at some log point (so a first-crossing time would call them recovered)"))
     return out
 
 
@@ -200,6 +205,16 @@ def figures(df: pd.DataFrame, resolved) -> dict:
     tab = recovery_table(df)
     main = tab[np.isfinite(tab["ode"])]
     ks = sorted(main["k"].unique())
+    out = {}
+    if ks:
+        out["recovery"] = _recovery_figure(df, main, ks, resolved)
+    big = tab[~np.isfinite(tab["ode"])]
+    if len(big):
+        out["large-step"] = _large_step_figure(df, big)
+    return out
+
+
+def _recovery_figure(df, main, ks, resolved):
     with paper_style():
         fig, axes = subplots(2, len(ks), figsize=(4.2 * len(ks), 7.4), constrained_layout=True, squeeze=False)
         for j, k in enumerate(ks):
@@ -240,22 +255,27 @@ def figures(df: pd.DataFrame, resolved) -> dict:
             ax.legend()
         fig.suptitle(f"single-index/online-sgd ({resolved.preset}): spherical online SGD, matched Hermite student, "
                      f"one fresh sample per step, m$_0$ = mu0/sqrt(d)")
-    out = {"recovery": fig}
-    big = tab[~np.isfinite(tab["ode"])]
-    if len(big):
-        with paper_style():
-            fig2, ax = subplots(1, 1, figsize=(5, 3.6), constrained_layout=True)
-            for _, r in big.iterrows():
-                sub = df[(df["link"] == r["link"]) & (df["c"] == r["c"]) & (df["d"] == r["d"])]
-                wide = sub.pivot(index="run_id", columns="step", values="overlap").abs()
-                steps = wide.columns.to_numpy(float)
-                for row in wide.to_numpy():
-                    ax.plot(steps, row, color="C3", lw=0.5, alpha=0.5)
-                ax.plot(steps, ode.trajectory(int(r["k"]), int(r["d"]), r["c"], steps, exact_noise=True), "k--", label="ODE")
-            ax.set(xlabel="step", ylabel="|overlap| (every run)", title="k* = 3, c = 3 > 2 mu0: no escape")
-            ax.legend()
-        out["large-step"] = fig2
-    return out
+    return fig
+
+
+def _large_step_figure(df, big):
+    """Every run's |overlap| for the cells whose ODE never escapes (k* = 3, c > 2 mu0)."""
+    with paper_style():
+        fig, ax = subplots(1, 1, figsize=(5.4, 3.8), constrained_layout=True)
+        for _, r in big.iterrows():
+            sub = df[(df["link"] == r["link"]) & (df["c"] == r["c"]) & (df["d"] == r["d"])]
+            wide = sub.pivot(index="run_id", columns="step", values="overlap").abs()
+            steps = wide.columns.to_numpy(float)
+            for row in wide.to_numpy():
+                ax.plot(steps, row, color="C3", lw=0.5, alpha=0.4)
+            ax.plot(steps, np.median(wide.to_numpy(), axis=0), color="k", lw=1.5, label=f"median over runs, d = {r['d']}")
+            ax.plot(steps, ode.trajectory(int(r["k"]), int(r["d"]), r["c"], steps, exact_noise=True), "k--",
+                    label="overlap ODE")
+        ax.axhline(0.5, color="grey", lw=0.8)
+        ax.set(xlabel="step", ylabel="|overlap| (every run, red)",
+               title=f"k* = 3, c = {big['c'].iloc[0]:g} > 2 mu0: no sustained recovery")
+        ax.legend(fontsize=7)
+    return fig
 
 
 # ---------------------------------------------------------------------------------------
@@ -277,11 +297,10 @@ SMOKE = tl.Preset(base={}, cells=tuple(cell(f"h{k}", d, 4) for k in (1, 2) for d
 CPU = tl.Preset(
     base={},
     cells=tuple(cell(f"h{k}", d, 4) for k in (1, 2) for d in (64, 128, 256, 512))
-    + tuple(cell("h3", d, 6) for d in (32, 64, 128)),
+    + tuple(cell("h3", d, 6) for d in (32, 64, 128)) + (cell("h3", 64, 10, c=3.0),),
     seeds=64,
     note="k* = 1, 2 at d = 64..512 and k* = 3 at d = 32..128, 64 runs each (the k* = 3 medians are heavy-tailed:"
-         " with 32 runs their ratio to the ODE moved by x1.3 between seed sets)",
-    untested={"B3-large-step": "the c = 3 cells are in the paper preset only"})
+         " with 32 runs their ratio to the ODE moved by x1.3 between seed sets); k* = 3 with c = 3 at d = 64")
 PAPER = tl.Preset(
     base={},
     cells=tuple(cell(f"h{k}", d, 4) for k in (1, 2) for d in (64, 128, 256, 512, 1024))
