@@ -69,6 +69,7 @@ class Config:
                                lo=0.0, lo_open=True)
     noise_on: int = param(0, "periodic noise: steps with noise per period (0: noise on at every step)", lo=0)
     noise_off: int = param(0, "periodic noise: steps without noise per period", lo=0)
+    noise_until: int = param(0, "label noise switched off for good from this step on (0: never)", lo=0)
 
     def check(self) -> None:
         # stability of one SGD step: eta (||W x||^2 + ||a||^2 ||x||^2) < 2, ~ eta (m + d) at init
@@ -101,6 +102,7 @@ def noise_level(params, cfg):
     t = clock.read(params)
     period = jnp.maximum(cfg.noise_on + cfg.noise_off, 1)
     on = (cfg.noise_off == 0) | (jnp.mod(t, period) < cfg.noise_on)
+    on = on & ((cfg.noise_until == 0) | (t < cfg.noise_until))
     return jnp.where(on, cfg.sigma, 0.0)
 
 
@@ -192,6 +194,8 @@ S_L4 = "the lazy-escape time scales as sigma^-2 eta^-2 m^-1/2 and lies below The
 S_L5 = "Phase II aligns the neurons with theta*: mean |cos(w_i, theta*)| >= 0.9 at the end"
 S_L6 = "the end state minimises R = ||W||_F^2 + d ||a||^2 among interpolators: R -> 2 sqrt(d) ||theta*||"
 S_L7 = "with periodic noise the norms fall only while the noise is on"
+S_L10 = ("n < d: label noise (on for 90 % of the run, then off) removes the null-space part of theta that the lazy "
+         "solution keeps: lower test loss than sigma = 0")
 S_L9 = "SAM (rho = 0.1, no label noise) shows the same two phases: alignment >= 0.9 and R -> R*"
 
 
@@ -290,6 +294,14 @@ def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
                          f"({100 * (w2 - w2_star) / w2_star:+.1f}%)", "15 % relative each", bool(ok),
                          "time averages over the last 10 % of the run, seed means"))
 
+    if "n<d sigma=4" in cells and need("L10-n-below-d", S_L10, "n<d sigma=4", "n<d sigma=0"):
+        cfg = cells["n<d sigma=4"]
+        rich, lazy = _tail_mean(df, "n<d sigma=4", "test_loss", 0.0), _tail_mean(df, "n<d sigma=0", "test_loss", 0.0)
+        pred = 0.5 * (1 - cfg.n / cfg.d) * cfg.theta_norm() ** 2
+        out.append(Claim("L10-n-below-d", S_L10, "test loss ratio (label noise / sigma = 0) <= 0.8",
+                         f"{rich:.3f} / {lazy:.3f} = {rich / lazy:.2f}", "<= 0.8", bool(rich / lazy <= 0.8),
+                         f"minimum-norm (rich) prediction 1/2 (1 - n/d) ||theta*||^2 = {pred:.3f} (our derivation)"))
+
     if "periodic" in cells and need("L7-periodic", S_L7, "periodic"):
         on, off = periodic_changes(df, cells["periodic"])
         pairs = list(zip(on, off))[:4]
@@ -353,7 +365,28 @@ def figures(df: pd.DataFrame, resolved: Resolved) -> dict:
             figs["escape"] = _escape_figure(df, cells, esc, resolved)
         if "periodic" in have:
             figs["periodic"] = _periodic_figure(df, cells["periodic"])
+        if {"n<d sigma=4", "n<d sigma=0"} <= have:
+            figs["n_below_d"] = _n_below_d_figure(df, cells["n<d sigma=4"])
     return figs
+
+
+def _n_below_d_figure(df, cfg):
+    fig, axes = subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
+    for j, c in enumerate(("n<d sigma=4", "n<d sigma=0")):
+        for ax, col in zip(axes, ("test_loss", "w_norm2_mean")):
+            steps, v = _runs(df, c, col)
+            band(ax, steps, v, label=c, color=f"C{j}")
+    axes[0].axhline(0.5 * (1 - cfg.n / cfg.d) * cfg.theta_norm() ** 2, color="k", ls="--", lw=1,
+                    label=r"rich (min-norm) $\frac{1}{2}(1-n/d)\|\theta^*\|^2$")
+    for ax in axes:
+        ax.axvline(cfg.noise_until, color="grey", ls=":", lw=1, label="noise off")
+        ax.set_xlabel("SGD step")
+        ax.set_yscale("log")
+        ax.legend(fontsize=7)
+    axes[0].set_title(r"test loss $\frac{1}{2}\|\theta-\theta^*\|^2$")
+    axes[1].set_title(r"mean $\|w_i\|^2$")
+    fig.suptitle(f"n < d (variant e): d={cfg.d}, n={cfg.n}, m={cfg.m}, eta={cfg.lr:g}, ||theta*||={cfg.theta_norm():g}")
+    return fig
 
 
 def _dynamics_row(axes, df, cell, cfg, control):
@@ -528,12 +561,20 @@ SMOKE = Preset(
     note="seconds; checks the plumbing, not the science",
     untested={"*": "5000 steps at m = 64: Phase II is not finished and one escape cell cannot show a scaling"})
 
+# Variant (e), a toolkit extension: n < d, so gradients live in the row space of X and the lazy
+# solution keeps theta(0)'s null-space part; label noise (off for the last 10 %) removes it.
+N_BELOW_D = Preset(
+    base=dict(d=100, n=50, m=250, lr=2.5e-3, theta_scale=0.1, steps=150_000, log_every=1500),
+    cells=(dict(label="n<d sigma=4", sigma=4.0, noise_until=135_000), dict(label="n<d sigma=0", sigma=0.0)),
+    seeds=3,
+    note="variant (e): d = 100, n = 50, ||theta*|| = 1, m = 250, eta = 2.5e-3, 1.5e5 steps (noise off after 1.35e5)")
+
 PHASES = Experiment(
     name="label-noise-linear/phases",
     summary="Label-noise SGD / SAM on a two-layer linear net: norm decay, lazy escape, alignment, R -> R*",
     config=Config,
     problem=PROBLEM,
-    presets={"smoke": SMOKE, "cpu": CPU, "paper": PAPER},
+    presets={"smoke": SMOKE, "cpu": CPU, "paper": PAPER, "n-below-d": N_BELOW_D},
     claims=claims,
     figures=figures,
 )
