@@ -88,3 +88,20 @@ def test_one_step_smoke_end_to_end(tmp_path):
     assert tl.check(run.dir).ok
     fin = run.results[run.results["step"] == 1]
     assert set(fin["lr"]) == {30.0, 300.0, 3000.0} and fin["test_acc"].between(0, 1).all()
+
+
+def test_every_training_mode_is_zero_at_the_ideal_weights():
+    """W with a large equal weight on both children of every node computes the chain exactly, so the
+    TF, direct and CoT losses all vanish and the generated chain is right under both masks."""
+    d, k = 10, 8
+    for mode in ("tf", "direct", "cot"):
+        cfg = parity_cot.TrainConfig(d=d, k=k, n=500, n_test=200, mode=mode)
+        _, data = parity_cot.setup(jax.random.PRNGKey(4), cfg)
+        ch = np.asarray(data["children"])
+        w = np.zeros((d + k - 1, d + k - 1), np.float32)
+        for i, (a, b) in enumerate(ch):
+            w[a, d + i] = w[b, d + i] = 40.0
+        loss = float(parity_cot.train_loss(jnp.asarray(w), data, cfg, None))
+        obs = parity_cot.train_observe(jnp.asarray(w), data, cfg)
+        assert loss < 1e-6, mode
+        assert float(obs["test_acc"]) == 1.0 and float(obs["child_mass_min"]) > 0.999
