@@ -421,8 +421,20 @@ def _cells(ns, modes=MODES, random_init_static=True):
 SMOKE = Preset(base=dict(SETTINGS, steps=600, log_every=10),
                cells=_cells((64,), modes=("static", "hessian", "isotropic-common"), random_init_static=False),
                seeds=1, note="seconds: N = 64, time cap 30, three modes", untested={"*": "one seed at N = 64, cap 30"})
+# Three claims as the prototype stated them do not reproduce at 6 seeds per N. They are still
+# measured and shown; this preset reports them as not tested, with the measurement and the reason.
+_FORMULA_GAP = ("the linearised formula starts from all of A's u2-part, but only its part orthogonal to the "
+                "u1-part grows into the minimum, at a random angle; the per-run prediction from the measured "
+                "orthogonal part holds (claim per-run-formula)")
+NOT_REPRODUCED = {
+    "hessian-escapes": "does not reproduce: max escape time 18.0 > 16 over 18 runs (the threshold came from 7 "
+                       "prototype runs); single runs scatter with the random angle of the kick",
+    "formula[hessian]": "does not reproduce: +48 / +80 / +25 % against +-50 %; " + _FORMULA_GAP,
+    "formula[static (random init)]": "does not reproduce: +43 / +30 / +65 % against +-50 %; " + _FORMULA_GAP,
+}
 CPU = Preset(base=dict(SETTINGS, integrator="euler", steps=2000, log_every=4), cells=_cells((256, 1024, 4096)),
-             seeds=6, note="Euler step 0.05, time cap 100, N in {256, 1024, 4096}, 6 seeds")
+             seeds=6, note="Euler step 0.05, time cap 100, N in {256, 1024, 4096}, 6 seeds",
+             untested=NOT_REPRODUCED)
 PAPER = Preset(base=dict(SETTINGS, integrator="rk4", steps=2000, log_every=4),
                cells=_cells((2048, 4096, 8192, 16384, 32768), random_init_static=False), seeds=3,
                note="App. C of the follow-up: RK4 step 0.05, cap 100, N = 2048 ... 32768, 3 trials",
