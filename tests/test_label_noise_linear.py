@@ -250,3 +250,21 @@ def test_diagonal_label_noise_gradient_is_the_scripts_step():
         u, st = opt.update(jnp.ones(1), st)
         seen.append(-float(u[0]))
     np.testing.assert_allclose(seen, [0.5, 0.5, 0.05, 0.05, 0.005, 0.005], rtol=1e-6)
+
+
+def test_oscillation_control_step_is_the_papers_update():
+    """GD on the oscillation loss: w_i <- w_i - eta a_i Sigma_hat (theta - theta*), a <- the chain's next state."""
+    cfg = P.Config(d=4, n=30, m=6, steps=10, log_every=5, lr=1e-2, sigma=0.0, a_dynamics="markov")
+    params, data = jax.jit(P.setup, static_argnums=1)(jax.random.PRNGKey(0), cfg)
+    c = cfg.lr ** 0.25
+    a0 = np.asarray(params["a"])
+    assert np.all(np.isin(np.round(np.abs(a0) / c, 6), [0.0, 1.0]))
+    key = jax.random.PRNGKey(5)
+    step = jax.jit(lambda p: jax.tree_util.tree_map(lambda x, g: x - cfg.lr * g, p, jax.grad(P.loss)(p, data, cfg, key)))
+    new = step(params)
+    x, W = np.asarray(data["x"], float), np.asarray(params["W"], float)
+    grad_theta = x.T @ (x @ (W.T @ a0) - np.asarray(data["y"])) / cfg.n  # Sigma_hat (theta - theta*)
+    np.testing.assert_allclose(np.asarray(new["W"]), W - cfg.lr * np.outer(a0, grad_theta), rtol=1e-4, atol=1e-6)
+    a_next = np.asarray(P.markov_step(key, params["a"], c))
+    np.testing.assert_allclose(np.asarray(new["a"]), a_next, atol=1e-6)
+    assert np.all((np.abs(a0) > 0) == (a_next == 0))  # +-c -> 0 and 0 -> +-c

@@ -57,6 +57,9 @@ class Config:
     batch: int = param(1, "samples per SGD step (the paper: 1, online SGD)", static=True, lo=1)
     noise_kind: str = param("sign", "label noise: sign (eps = +-sigma) or gaussian (eps ~ N(0, sigma^2))",
                             static=True, choices=KINDS)
+    a_dynamics: str = param("sgd", "sgd: both layers trained by label-noise SGD / SAM; markov: the oscillation "
+                            "control (full-batch GD on W, a_i a Markov chain on {-c, 0, +c}, c = eta^(1/4))",
+                            static=True, choices=("sgd", "markov"))
     neurons_logged: int = param(0, "neurons whose (||w_i||^2, <w_i, theta*>/||theta*||) are logged (0: none)",
                                 static=True, lo=0)
     steps: int = param(1_000_000, "SGD step budget", static=True, lo=1)
@@ -93,6 +96,10 @@ def setup(key, cfg):
     theta = cfg.theta_scale * jnp.sqrt(cfg.d) * u / jnp.linalg.norm(u)
     x = jax.random.normal(k_x, (cfg.n, cfg.d))
     params = linear_net.init(k_init, cfg.m, cfg.d)  # W_ij ~ N(0, 1/d), a_i ~ N(0, 1/m) [the paper, Sec. 3]
+    if cfg.a_dynamics == "markov":  # a_i(0) = +-c w.p. 1/4 each, 0 w.p. 1/2 (Sec. "Simulation setup")
+        u = jax.random.uniform(jax.random.fold_in(k_init, 1), (cfg.m,))
+        c = cfg.lr ** 0.25
+        params["a"] = jnp.where(u < 0.25, c, jnp.where(u < 0.5, -c, 0.0))
     params["clock"] = jnp.zeros(())
     return params, dict(x=x, y=x @ theta, theta=theta, W0=params["W"])
 
@@ -106,9 +113,33 @@ def noise_level(params, cfg):
     return jnp.where(on, cfg.sigma, 0.0)
 
 
-loss = with_sam(label_noise_sgd_loss(lambda p, x: linear_net.apply(p, x), batch=lambda c: c.batch,
-                                     kind=lambda c: c.noise_kind, sigma_of=noise_level),
-                rho_of=lambda c: c.rho)
+_sgd_loss = with_sam(label_noise_sgd_loss(lambda p, x: linear_net.apply(p, x), batch=lambda c: c.batch,
+                                          kind=lambda c: c.noise_kind, sigma_of=noise_level),
+                     rho_of=lambda c: c.rho)
+
+
+def markov_step(key, a, c):
+    """[m]: one step of the 3-state chain of every a_i: +-c -> 0; 0 -> +-c with probability 1/2 each."""
+    sign = jnp.where(jax.random.bernoulli(key, 0.5, a.shape), c, -c)
+    return jnp.where(jnp.abs(a) < 0.5 * c, sign, 0.0)
+
+
+def _oscillation_loss(params, data, cfg, key):
+    """The oscillation control as a loss whose plain GD step is the paper's update:
+    L_D(W^T sg(a)) gives w_i <- w_i - eta a_i grad_theta L_D, and (1 / 2 eta) ||a - sg(a')||^2
+    gives a <- a - eta (a - a') / eta = a', a' the chain's next state."""
+    a = jax.lax.stop_gradient(params["a"])
+    theta = params["W"].T @ a
+    fit = 0.5 * jnp.mean((data["x"] @ theta - data["y"]) ** 2)
+    a_next = jax.lax.stop_gradient(markov_step(key, params["a"], cfg.lr ** 0.25))
+    return fit + jnp.sum((params["a"] - a_next) ** 2) / (2 * cfg.lr)
+
+
+def loss(params, data, cfg, key):
+    """Label-noise SGD (with SAM when rho > 0) on both layers, or the oscillation control."""
+    if cfg.a_dynamics == "markov":
+        return _oscillation_loss(params, data, cfg, key)
+    return _sgd_loss(params, data, cfg, key)
 
 
 def optimizer(cfg):
@@ -196,6 +227,7 @@ S_L6 = "the end state minimises R = ||W||_F^2 + d ||a||^2 among interpolators: R
 S_L7 = "with periodic noise the norms fall only while the noise is on"
 S_L10 = ("n < d: label noise (on for 90 % of the run, then off) removes the null-space part of theta that the lazy "
          "solution keeps: lower test loss than sigma = 0")
+S_L8 = "oscillation control: GD on W with a_i forced to oscillate shrinks the norms at rate ~ eta^(3/2) (Lemma 4)"
 S_L9 = "SAM (rho = 0.1, no label noise) shows the same two phases: alignment >= 0.9 and R -> R*"
 
 
@@ -240,7 +272,8 @@ def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
     esc = [c for c in cells if c.startswith("esc:")]
     if esc and need("L4-escape-scaling", S_L4, *esc):
         t_esc = {c: float(np.mean([escape_step(*_one(df, c, i)) for i in range(_nseeds(df, c))])) for c in esc}
-        base_m = [c for c in esc if cells[c].m == resolved.base.m]
+        # the (sigma, eta) grid at the base width; the "esc:m=..." cells form the m-sweep
+        base_m = [c for c in esc if cells[c].m == resolved.base.m and not c.startswith("esc:m=")]
         prod_s = {c: theory.phase1_rate(cells[c].lr, cells[c].sigma) * t_esc[c] for c in base_m}
         m_cells = [c for c in esc if cells[c].sigma == 4.0 and abs(cells[c].lr - 1e-3) < 1e-12]
         prod_m = {c: t_esc[c] * math.sqrt(cells[c].m) for c in m_cells}
@@ -293,6 +326,23 @@ def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
                          f"R {R:.4g} ({100 * (R - R_star) / R_star:+.1f}%); mean ||w||^2 {w2:.4g} "
                          f"({100 * (w2 - w2_star) / w2_star:+.1f}%)", "15 % relative each", bool(ok),
                          "time averages over the last 10 % of the run, seed means"))
+
+    osc = [c for c in cells if c.startswith("osc")]
+    if osc and need("L8-oscillation", S_L8, *osc):
+        parts, ok = [], True
+        for c in osc:
+            cfg = cells[c]
+            steps, v = _runs(df, c, "w_norm2_mean")
+            rate = float(np.nanmean([decay_rate(s_, r) for s_, r in ((steps, r) for r in v)]))
+            mean = v.mean(axis=0)
+            hit = np.flatnonzero(mean <= math.sqrt(cfg.lr))
+            t_hit = float(steps[hit[0]]) if len(hit) else math.inf
+            pred = theory.oscillation_rate(cfg.lr)
+            ok &= (pred / 1.5 <= rate <= 1.5 * pred) and t_hit <= cfg.lr ** -2
+            parts.append(f"{c}: rate {rate:.3g} ({rate / pred:.2f} x eta^1.5), mean ||w||^2 <= sqrt(eta) at t = {t_hit:.3g}")
+        out.append(Claim("L8-oscillation", S_L8, "rate within x1.5 of eta^(3/2); mean ||w||^2 <= sqrt(eta) by t <= eta^-2",
+                         "; ".join(parts), "x1.5; eta^-2", bool(ok),
+                         "t is the first log point; Lemma 4's bound is t0 <= eta^-2"))
 
     if "n<d sigma=4" in cells and need("L10-n-below-d", S_L10, "n<d sigma=4", "n<d sigma=0"):
         cfg = cells["n<d sigma=4"]
@@ -365,9 +415,30 @@ def figures(df: pd.DataFrame, resolved: Resolved) -> dict:
             figs["escape"] = _escape_figure(df, cells, esc, resolved)
         if "periodic" in have:
             figs["periodic"] = _periodic_figure(df, cells["periodic"])
+        osc = [c for c in cells if c.startswith("osc") and c in have]
+        if osc:
+            figs["oscillation"] = _oscillation_figure(df, cells, osc)
         if {"n<d sigma=4", "n<d sigma=0"} <= have:
             figs["n_below_d"] = _n_below_d_figure(df, cells["n<d sigma=4"])
     return figs
+
+
+def _oscillation_figure(df, cells, osc):
+    fig, ax = subplots(1, 1, figsize=(6.5, 3.8), constrained_layout=True)
+    for j, c in enumerate(osc):
+        cfg = cells[c]
+        steps, v = _runs(df, c, "w_norm2_mean")
+        band(ax, steps, v, label=c, color=f"C{j}")
+        ax.plot(steps, v[:, 0].mean() * np.exp(-theory.oscillation_rate(cfg.lr) * steps), "--", color=f"C{j}", lw=1,
+                label=r"theory $e^{-\eta^{3/2}t}$")
+    lr = cells[osc[0]].lr
+    ax.axhline(math.sqrt(lr), color="k", ls=":", lw=1, label=r"$\sqrt{\eta}$ (Lemma 4, by $t_0\leq\eta^{-2}$)")
+    ax.set_yscale("log")
+    ax.set_xlabel("GD step")
+    ax.set_ylabel(r"mean $\|w_i\|^2$")
+    ax.set_title(f"oscillation control: GD on W, a_i on {{-c, 0, c}}, c = eta^1/4, eta = {lr:g}")
+    ax.legend(fontsize=7)
+    return fig
 
 
 def _n_below_d_figure(df, cfg):
@@ -542,14 +613,17 @@ CPU = Preset(
     base=dict(d=20, n=200, m=250, lr=3e-3, steps=200_000, log_every=1000),
     cells=_main_cells(5000)
     + _escape_cells(250, (1.5e-3, 3e-3), (2.0, 4.0, 8.0), (64, 1000), 40_000, 20)
-    + (dict(label="esc:m=250,eta=0.001", m=250, lr=1e-3, sigma=4.0, steps=40_000, log_every=20),),
+    + (dict(label="esc:m=250,eta=0.001", m=250, lr=1e-3, sigma=4.0, steps=40_000, log_every=20),
+       dict(label="osc m=32", a_dynamics="markov", m=32, lr=1e-3, sigma=0.0, steps=200_000, log_every=1000)),
     seeds=3,
     note="m = 250, eta = 3e-3 (eta (m + d) = 0.81), 2e5 steps; escape cells 4e4 steps logged every 20",
     untested={})
 PAPER = Preset(
     base=dict(d=20, n=200, m=1000, lr=1e-3, steps=1_000_000, log_every=5000),
     cells=_main_cells(5000)
-    + _escape_cells(1000, (7e-4, 1e-3), (2.0, 4.0, 8.0), (64, 250), 200_000, 100),
+    + _escape_cells(1000, (7e-4, 1e-3), (2.0, 4.0, 8.0), (64, 250), 200_000, 100)
+    + tuple(dict(label=f"osc m={m}", a_dynamics="markov", m=m, lr=1e-3, sigma=0.0, steps=400_000, log_every=2000)
+            for m in (32, 1000)),
     seeds=3,
     note="the official README's sizes (m = 1000, eta = 1e-3, sigma = 4); 1e6 steps (our choice)",
     untested={})

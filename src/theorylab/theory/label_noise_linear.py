@@ -82,3 +82,11 @@ def identity_terms(a: np.ndarray, W: np.ndarray, x: np.ndarray, g: float, lr: fl
     lhs = (np.sum(W2 ** 2, 1) - a2 ** 2) - (np.sum(W ** 2, 1) - a ** 2)
     rhs = lr ** 2 * g ** 2 * (a ** 2 * (x @ x) - wx ** 2)
     return lhs, rhs
+
+
+def oscillation_rate(lr: float) -> float:
+    """eta^(3/2): decay rate of E mean ||w_i||^2 under GD on W with a_i forced to oscillate on
+    {-c, 0, +c}, c = eta^(1/4) (each active step takes ~2 eta c^2 ||w_i||^2 off ||w_i||^2, and
+    a_i is active half the time; our derivation). Lemma 4: mean ||w_i||^2 <= sqrt(eta) by some
+    t0 <= eta^-2."""
+    return lr ** 1.5
