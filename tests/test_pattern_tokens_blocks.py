@@ -100,3 +100,63 @@ def test_readout_hinge_and_pruning():
     large = token_mlp.prune_rows(v, jnp.asarray(0.25), largest=True)
     assert np.asarray(jnp.linalg.norm(small, axis=1) > 0).tolist() == [False, False, True, True]
     assert np.asarray(jnp.linalg.norm(large, axis=1) > 0).tolist() == [True, True, True, False]
+
+
+def test_vit_template_attention_mask_gradients_and_baseline():
+    from theorylab.models import vit_template
+    from theorylab.models.attention import AttentionParams, attention
+
+    with jax.enable_x64(True):
+        p = vit_template.init(jax.random.PRNGKey(4), 5, 6, c_qk=0.5, eps0=0.3, xi=0.5)
+        p = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64), p)
+        x = jax.random.normal(jax.random.PRNGKey(5), (2, 7, 5), jnp.float64)
+        keep = jnp.array([[True] * 7, [True, False, True, True, False, True, True]])
+        a = token_mlp.readout_signs(6)
+        att = jax.jit(vit_template.attention_weights)(p, x, keep)
+        np.testing.assert_allclose(att.sum(-1), 1.0, rtol=1e-12)
+        assert float(jnp.abs(att[1][:, [1, 4]]).max()) == 0.0  # removed keys get no weight
+        # the scores are models/attention.py's q k^T with q = X W_Q^T, k = X W_K^T
+        ref = attention(AttentionParams(p["w_q"].T, p["w_k"].T, p["w_v"].T), x[0])
+        np.testing.assert_allclose(att[0], ref, rtol=1e-10)
+        # F by hand for sample 1: mean over kept queries of a^T ReLU(W_O W_V sum_k A x_k)
+        h = (att[1] @ x[1]) @ p["w_v"].T
+        byhand = (jax.nn.relu(h @ p["w_o"].T) @ a)[np.asarray(keep[1])].mean()
+        np.testing.assert_allclose(vit_template.apply(p, a, x, keep)[1], byhand, rtol=1e-10)
+        # the no-attention baseline: each token alone
+        h0 = x[0] @ p["w_v"].T
+        np.testing.assert_allclose(vit_template.apply(p, a, x, attention=False)[0],
+                                   (jax.nn.relu(h0 @ p["w_o"].T) @ a).mean(), rtol=1e-10)
+        f = jax.jit(lambda p: jnp.sum(vit_template.apply(p, a, x, keep) * jnp.array([1.0, -0.7])))
+        g = jax.jit(jax.grad(f))(p)
+        eps = 1e-6
+        for name, idx in (("w_q", (1, 2)), ("w_k", (0, 3)), ("w_v", (4, 4)), ("w_o", (2, 1))):
+            e = jnp.zeros_like(p[name]).at[idx].set(eps)
+            fd = (f(dict(p, **{name: p[name] + e})) - f(dict(p, **{name: p[name] - e}))) / (2 * eps)
+            np.testing.assert_allclose(g[name][idx], fd, rtol=1e-5, atol=1e-9)
+
+
+def test_icl_prompts_label_rule_fractions_and_ood_patterns():
+    from theorylab.data import pattern_prompts as pp
+
+    m1, m2, l, alpha = 6, 24, 20, 0.6
+    idr, idi = pp.in_domain_patterns(m1, m2)
+    tasks = pp.train_tasks(m1)
+    assert len(pp.other_tasks(m1, tasks)) == 24 and len(pp.other_tasks(m1 // 2)) == 6
+    s = jax.jit(lambda k: pp.sample(k, 2000, l, relevant=idr, irrelevant=idi, tasks=jnp.asarray(tasks),
+                                    alpha=alpha))(jax.random.PRNGKey(6))
+    tok = np.asarray(s.tokens)
+    x, y, z = tok[..., :-1], tok[..., -1], np.asarray(s.z)
+    pat = np.argmax(np.abs(x[..., :m1]), axis=-1)  # the relevant pattern of every token
+    kappa = x[..., m1:]
+    assert np.abs(kappa).max() <= 0.5 + 1e-6 and ((np.abs(kappa) > 0).sum(-1) <= 1).all()  # kappa * one IDI pattern
+    assert (y[:, -1] == 0).all()  # the query carries no label
+    a_task, same = pat[:, -1], np.asarray(s.same)
+    assert (same == (pat[:, :-1] == a_task[:, None])).all()
+    # contexts with the query's pattern carry the query's label: the task is learnable in context
+    assert (y[:, :-1][same] == np.broadcast_to(z[:, None], same.shape)[same]).all()
+    # P(context in the task's pair) = alpha, so the query's own pattern has alpha / 2
+    np.testing.assert_allclose(same.mean(), alpha / 2, atol=0.01)
+    odr, odi = pp.ood_patterns(m1, m2, 1.2)
+    np.testing.assert_allclose(np.asarray(odr).sum(1), 1.2, rtol=1e-6)  # coefficient sum S1
+    np.testing.assert_allclose(np.asarray(odi @ odi.T), np.eye(m2), atol=1e-5)  # a rotation of the IDI basis
+    assert np.abs(np.asarray(odi)[:, :m1]).max() == 0.0  # orthogonal to every IDR pattern
