@@ -135,3 +135,12 @@ def test_importing_theorylab_changes_no_global_state():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "clean", out.stderr
+
+
+def test_an_int_given_to_a_float_field_is_the_same_run_as_the_float(tmp_path):
+    """mu_norm=6 in one cell and 6.0 in another: one identity, one stored column type."""
+    from trust_fixtures import QUADRATIC
+
+    run = tl.run(QUADRATIC, "stable", cells=[{"lr": 1, "a": 0.5}, {"lr": 1.0, "a": 0.5}, {"lr": 0.5, "a": 1}],
+                 out=tmp_path / "c")
+    assert len(run.resolved.cells) == 2 and run.results["lr"].dtype == float

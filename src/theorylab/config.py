@@ -170,6 +170,16 @@ def parse_value(cls, name: str, text: str) -> Any:
     return value
 
 
+def coerce(cls, values: dict[str, Any]) -> dict[str, Any]:
+    """Overrides with ints given to float fields made floats (mu_norm=6 -> 6.0): one value, one
+    identity and one stored column type, whichever way a preset or a user wrote it."""
+    out = dict(values)
+    for k, v in values.items():
+        if k in fields(cls) and _field_type(cls, k) is float and isinstance(v, int) and not isinstance(v, bool):
+            out[k] = float(v)
+    return out
+
+
 def to_dict(cfg) -> dict[str, Any]:
     return {n: getattr(cfg, n) for n in fields(cfg)}
 

@@ -25,7 +25,7 @@ import math
 import typing
 from typing import Any, Iterable
 
-from theorylab.config import ConfigError, canonical_json, check_value, fields, parse_value, to_dict, validate
+from theorylab.config import ConfigError, canonical_json, check_value, coerce, fields, parse_value, to_dict, validate
 from theorylab.engine.chunking import Run
 from theorylab.engine.keys import identity_hash, run_key
 
@@ -176,6 +176,9 @@ def resolve(experiment: str, preset_name: str, cfg_cls, base: dict, cells: tuple
     for k in list(base) + [k for c in cells for k in c if k != "label"]:
         if k not in known:
             raise ConfigError(f"preset {preset_name!r} sets unknown key {k!r}")
+    base, sets = coerce(cfg_cls, base), coerce(cfg_cls, sets)
+    cells = tuple(coerce(cfg_cls, c) for c in cells)
+    sweeps = {k: [coerce(cfg_cls, {k: v})[k] for v in vals] for k, vals in (sweeps or {}).items()}
     base_cfg = cfg_cls(**{**base, **sets})
     validate(base_cfg)
     points = cross(**(sweeps or {}))  # ({},) without sweeps
