@@ -25,7 +25,7 @@ def _train(problem, runs):
 ])
 def test_stochastic_objective_alone_equals_inside_a_batch(name, sets, observable):
     exp, _ = lifecycle.experiment_of(name)
-    resolved, _ = lifecycle.resolve_grid(exp, "smoke", set=sets, seeds=2)
+    resolved, _ = lifecycle.resolve_grid(exp, "smoke", set=sets, seeds=3)
     runs = resolved.runs()
     group = [r for r in runs if all(getattr(r.cfg, n) == getattr(runs[0].cfg, n)
                                     for n in ("d", "n", "N", "d_h", "m") if hasattr(r.cfg, n))]
