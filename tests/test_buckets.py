@@ -86,10 +86,10 @@ def test_a_bucketed_field_must_be_a_static_int():
 
 
 def test_vit_phase_padded_into_buckets_equals_its_own_size(tmp_path):
-    """vit-benign/phase at smoke size, N = 2 and 6 in one padded program vs two programs:
+    """vit-benign/phase at smoke size, N = 5 and 6 in one padded program vs two programs:
     the same stop steps and observables (float tolerance)."""
     sets = {"steps": 60, "log_every": 20}
-    sweep = {"N": [2, 6], "mu_norm": [5.0, 40.0]}
+    sweep = {"N": [5, 6], "mu_norm": [5.0, 40.0]}  # 5 pads to 6: +18 % work, within the bound
     padded = tl.run("vit-benign/phase", "smoke", set=sets, sweep=sweep, seeds=1, out=tmp_path / "b")
     exact = tl.run("vit-benign/phase", "smoke", set=sets, sweep=sweep, seeds=1, out=tmp_path / "e", buckets=False)
     assert padded.summary["timing"]["chunks"] < exact.summary["timing"]["chunks"]

@@ -38,7 +38,7 @@ def test_smoke_run_produces_every_file_of_the_run_directory(smoke_dirs, exp, fig
     assert {"test_loss", "train_loss", "step", "stop_step", "stop_reason", "seed", "N", "mu_norm"} <= set(df.columns)
     assert meta["versions"]["jax"] and meta["versions"]["platform"]
     summary = json.loads((d / "summary.json").read_text())
-    assert summary["timing"]["runs"] == n_runs and summary["timing"]["compile_s"] > 0
+    assert summary["timing"]["runs"] == n_runs and summary["timing"]["compile_s"] >= 0  # 0 when an earlier test compiled the program
     for c in summary["claims"]:
         assert set(c) >= {"id", "statement", "predicted", "measured", "tolerance", "holds"}
     html = (d / "report.html").read_text()

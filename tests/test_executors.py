@@ -31,7 +31,7 @@ def test_local_workers_side_by_side_store_equals_one_at_a_time(local_store, tmp_
 
     p = vit_benign.PHASE_SMOKE  # 3 values of N x 3 of |mu| x 2 seeds: 3 programs, 2 chunks each
     res = resolve("vit-benign/phase", "smoke", vit_benign.Config, p.base, p.cells, p.seeds, {})
-    chunks = plan(vit_benign.PROBLEM, res.runs(), 2**30, max_chunk=3)
+    chunks = plan(vit_benign.PROBLEM, res.runs(), 2**30, max_chunk=3, use_buckets=False)
     order = [ch.static_cfg.N for ch in interleave_programs(chunks)]
     assert [ch.static_cfg.N for ch in chunks] == [2, 2, 4, 4, 8, 8] and order == [2, 4, 8, 2, 4, 8]
 

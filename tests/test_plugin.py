@@ -59,7 +59,8 @@ def test_run_by_name_then_check_in_a_new_process(site, tmp_path):
     proc = theorylab_cli("run", NAME, "--preset", "smoke", "--out", str(out), cwd=tmp_path, site=site)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "[holds] rate" in proc.stdout
-    assert json.loads((out / "config.json").read_text())["experiment"] == {"name": NAME, "ref": NAME}
+    stored = json.loads((out / "config.json").read_text())["experiment"]
+    assert {k: stored[k] for k in ("name", "ref")} == {"name": NAME, "ref": NAME} and len(stored["source"]) == 16
     assert (out / "report.html").is_file() and (out / "figures" / "distance.png").is_file()
     check = theorylab_cli("check", str(out), cwd=tmp_path, site=site)
     assert check.returncode == 0, check.stdout + check.stderr

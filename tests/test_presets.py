@@ -7,10 +7,13 @@ import pytest
 
 from theorylab import checks, lifecycle, loader
 
-PRESETS = [(name, preset) for name, exp in loader.builtin().items() for preset in exp.presets]
+# smoke and cpu presets in the default run; the others (paper, extra variants) with -m slow
+PRESETS = [pytest.param(name, preset, id=f"{name}:{preset}",
+                        marks=() if preset in ("smoke", "cpu") else pytest.mark.slow)
+           for name, exp in loader.builtin().items() for preset in exp.presets]
 
 
-@pytest.mark.parametrize("name,preset", PRESETS, ids=[f"{n}:{p}" for n, p in PRESETS])
+@pytest.mark.parametrize("name,preset", PRESETS)
 def test_preset_resolves_and_passes_the_dry_run(name, preset):
     exp, ref = lifecycle.experiment_of(name)
     assert ref == name
