@@ -42,7 +42,7 @@ from typing import Any, Iterable
 from theorylab import __version__, checks, loader
 from theorylab.config import ConfigError, check_value, fields, parse_value
 from theorylab.experiment import Claim, Experiment
-from theorylab.sweep.grid import Resolved, parse_sweep, resolve
+from theorylab.sweep.grid import Resolved, parse_sweeps, resolve
 
 
 # ---------------------------------------------------------------------------------------
@@ -94,26 +94,7 @@ def parse_sweep_axes(cfg_cls, axes: dict[str, Any] | Iterable[str] | None, sets:
         return {}
     specs = list(axes) if not isinstance(axes, dict) else [
         f"{k}={v}" if isinstance(v, str) else (k, list(v)) for k, v in axes.items()]
-    out: dict[str, list] = {}
-    for spec in specs:
-        if isinstance(spec, tuple):
-            key, vals = spec
-            if key not in fields(cfg_cls):
-                raise ConfigError(f"--sweep {key}: unknown config key {key!r} for {cfg_cls.__name__}; "
-                                  f"known keys: {', '.join(fields(cfg_cls))}")
-            if not vals:
-                raise ConfigError(f"--sweep {key}: empty list of values")
-            for v in vals:
-                check_value(cfg_cls, key, v)
-            vals = list(dict.fromkeys(vals))
-        else:
-            key, vals = parse_sweep(cfg_cls, spec)
-        if key in out:
-            raise ConfigError(f"--sweep {key}: {key!r} is swept twice")
-        if key in sets:
-            raise ConfigError(f"--sweep {key}: {key!r} is also fixed by --set; drop one of them")
-        out[key] = vals
-    return out
+    return parse_sweeps(cfg_cls, specs, sets)
 
 
 def resolve_grid(exp: Experiment, preset: str, set=None, sweep=None, seeds: int | None = None,

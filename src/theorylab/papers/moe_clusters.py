@@ -40,6 +40,7 @@ import numpy as np
 import optax
 import pandas as pd
 
+from theorylab.analysis.per_value import claims_per, figures_per
 from theorylab.analysis import absent_cells, final_rows, stack
 from theorylab.data import clustered_single_index as data_model
 from theorylab.experiment import Claim, ConfigError, Experiment, Preset, Problem, Resolved, param
@@ -296,32 +297,9 @@ def figures_at(df: pd.DataFrame, resolved: Resolved) -> dict:
     return {"clustered": fig}
 
 
-def per_dimension(df: pd.DataFrame, resolved: Resolved):
-    """[(d, rows of d, resolved restricted to the cells of d with the base set to one of them)]:
-    claims and figures are per input dimension (a preset may hold several)."""
-    out = []
-    for d in sorted({c.d for _, c in resolved.cells}):
-        cells = tuple((lab, c) for lab, c in resolved.cells if c.d == d)
-        out.append((d, df[df["d"] == d], dataclasses.replace(resolved, cells=cells, base=cells[0][1])))
-    return out
-
-
-def _suffixed(claims_d: list[Claim], d: int, several: bool) -> list[Claim]:
-    return [dataclasses.replace(c, id=f"{c.id}@d={d}") for c in claims_d] if several else claims_d
-
-
-def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
-    parts = per_dimension(df, resolved)
-    return [c for d, sub, res in parts for c in _suffixed(claims_at(sub, res), d, len(parts) > 1)]
-
-
-def figures(df: pd.DataFrame, resolved: Resolved) -> dict:
-    parts = per_dimension(df, resolved)
-    out = {}
-    for d, sub, res in parts:
-        for name, fig in figures_at(sub, res).items():
-            out[name if len(parts) == 1 else f"{name}_d{d}"] = fig
-    return out
+# claims and figures per input dimension (a paper preset holds several d)
+claims = claims_per("d", claims_at)
+figures = figures_per("d", figures_at)
 
 
 # ---------------------------------------------------------------------------------------

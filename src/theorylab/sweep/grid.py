@@ -88,8 +88,19 @@ def _range_values(cls, spec: str, key: str, kind: str, parts: list[str]) -> list
     return vals
 
 
-def parse_sweep(cfg_cls, spec: str) -> tuple[str, list[Any]]:
-    """'lr=log:1e-3:1e-1:5' -> ('lr', [0.001, ..., 0.1]); every value typed and range-checked."""
+def parse_sweep(cfg_cls, spec: str | tuple[str, list]) -> tuple[str, list[Any]]:
+    """'lr=log:1e-3:1e-1:5' -> ('lr', [0.001, ..., 0.1]); every value typed and range-checked.
+    A (key, [values]) pair (from Python) is checked the same way."""
+    if isinstance(spec, tuple):
+        key, vals = spec
+        if key not in fields(cfg_cls):
+            raise ConfigError(f"--sweep {key}: unknown config key {key!r} for {cfg_cls.__name__}; "
+                              f"known keys: {', '.join(fields(cfg_cls))}")
+        if not vals:
+            raise ConfigError(f"--sweep {key}: empty list of values")
+        for v in vals:
+            check_value(cfg_cls, key, v)
+        return key, list(dict.fromkeys(vals))
     if "=" not in spec:
         raise ConfigError(f"--sweep {spec!r}: expected key=v1,v2,... or key=lin:a:b:n or key=log:a:b:n")
     key, text = (s.strip() for s in spec.split("=", 1))
@@ -111,15 +122,17 @@ def parse_sweep(cfg_cls, spec: str) -> tuple[str, list[Any]]:
     return key, list(dict.fromkeys(vals))
 
 
-def parse_sweeps(cfg_cls, specs: list[str], sets: dict[str, Any]) -> dict[str, list[Any]]:
-    """Several --sweep specs -> {key: values} (in the order given); a key may appear once."""
+def parse_sweeps(cfg_cls, specs: list, sets: dict[str, Any]) -> dict[str, list[Any]]:
+    """Several --sweep specs (text, or (key, values) pairs) -> {key: values} (in the order
+    given); a key may appear once."""
     out: dict[str, list[Any]] = {}
     for spec in specs:
         key, vals = parse_sweep(cfg_cls, spec)
+        shown = key if isinstance(spec, tuple) else repr(spec)
         if key in out:
-            raise ConfigError(f"--sweep {spec!r}: {key!r} is swept twice")
+            raise ConfigError(f"--sweep {shown}: {key!r} is swept twice")
         if key in sets:
-            raise ConfigError(f"--sweep {spec!r}: {key!r} is also fixed by --set; drop one of them")
+            raise ConfigError(f"--sweep {shown}: {key!r} is also fixed by --set; drop one of them")
         out[key] = vals
     return out
 
