@@ -35,11 +35,13 @@ test: $(STAMP)
 test-science: $(STAMP)
 	$(BIN)/python -m pytest -q -m science
 
-# Benchmarks against the paper-style PyTorch baselines (~15 min on 2 cores); rewrites only the
-# generated block of BENCHMARKS.md. The paper-preset run is separate: benchmarks/paper_phase.py.
+# Benchmarks against the paper-style PyTorch baselines and whole-process (cold/warm) runs (~25 min
+# on 2 cores); rewrites only the generated block of BENCHMARKS.md. One at a time:
+# `make bench ONLY=e2e-vit-phase` (names in benchmarks/run_all.py; the other rows are kept).
+# The paper-preset run is separate: benchmarks/paper_phase.py.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python -m benchmarks.run_all
+	$(BIN)/python -m benchmarks.run_all $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf $(VENV) runs

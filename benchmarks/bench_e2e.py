@@ -71,9 +71,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     extra = [x for s in args.set for x in ("--set", s)] + (["--no-buckets"] if args.no_buckets else [])
     res = measure(args.experiment, args.preset, extra, args.reps)
-    text = json.dumps(res, indent=1)
-    if args.out:
-        Path(args.out).write_text(text)
+    res["name"] = f"end to end: {args.experiment} {args.preset}" + (f" {' '.join(extra)}" if extra else "")
+    if args.out:  # a list, like every benchmark module's output (benchmarks/run_all.py)
+        Path(args.out).write_text(json.dumps([res], indent=1))
     print(json.dumps({k: res[k] for k in ("experiment", "preset", "extra", "cold", "warm", "chunks", "claims",
                                           "load_avg")}, indent=1))
 

@@ -76,6 +76,9 @@ def _baseline(pairs, limit: int | None = None):
         for i, run in enumerate(ch.runs[:limit]):
             p = tuple(np.asarray(w[i]) for w in params)
             dat = {k: np.asarray(v[i]) for k, v in data.items()}
+            if "weight" in dat:  # a bucketed program: the torch loop gets the run's own N samples only
+                own = dat.pop("weight") > 0
+                dat["x"], dat["y"] = dat["x"][own], dat["y"][own]
             out.append(train_run(p, dat, run.cfg.lr, run.cfg.stop_loss, run.cfg.steps))
     return out
 

@@ -56,8 +56,9 @@ def render(results: dict) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     warm = {b["name"]: b for b in results["benchmarks"] if b.get("name", "").startswith("compile only")}
+    e2e = [b for b in results["benchmarks"] if _is_e2e(b)]
     for b in results["benchmarks"]:
-        if b.get("name", "").startswith("compile only"):
+        if b.get("name", "").startswith("compile only") or _is_e2e(b):
             continue
         if "error" in b:
             lines.append(f"| {b['name']} | - | - | - | - | {_target(b['name'])} | - | failed: {b['error']} |")
@@ -105,8 +106,47 @@ def render(results: dict) -> str:
     for b in results["benchmarks"]:
         if "note" in b:
             lines += [f"*{b['name']}*: {b['note']}", ""]
+    if e2e:
+        lines += _e2e_table(e2e, results["benchmarks"])
+    when = [f"{b.get('name', b.get('bench'))}: {b['measured']['date']}, commit {b['measured']['commit']}, load "
+            f"{b['measured']['load_avg']:.1f}" for b in results["benchmarks"] if "measured" in b]
+    if when:
+        lines += ["Rows run one at a time (`make bench ONLY=...`) keep their own date, commit and load: "
+                  + "; ".join(when) + ".", ""]
     lines.append(END)
     return "\n".join(lines)
+
+
+def _is_e2e(b: dict) -> bool:
+    return b.get("bench", "").startswith("e2e") or b.get("name", "").startswith("end to end")
+
+
+def _e2e_table(rows: list[dict], all_rows: list[dict]) -> list[str]:
+    """Whole `theorylab run` processes (benchmarks/bench_e2e.py): cold and warm compile cache."""
+    torch = {b["name"].removesuffix(" cpu"): b["baseline_s"] for b in all_rows if "baseline_s" in b}
+    out = ["### End to end: whole `theorylab run` processes, as a user runs them",
+           "",
+           "Cold: a new process with an empty compile cache (imports, planning, compiling every program, "
+           "training, figures, report); warm: a new process reading the cache the cold one filled. Medians "
+           "over the repetitions. Compile and train seconds are summed over the local executor's workers, so "
+           "the compile share (compile / cold process wall) is an upper bound on the wall it takes.",
+           "",
+           "| experiment | runs (chunks) | reps | cold process s | start-up / compile / train s (cold) "
+           "| warm process s (compile s) | compile share of cold wall | torch loop training s (x faster cold / warm) "
+           "| claims |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for b in rows:
+        if "error" in b:
+            out.append(f"| {b.get('name', b.get('bench'))} | - | - | - | - | - | - | - | failed: {b['error']} |")
+            continue
+        c, w = b["cold"], b["warm"]
+        base = torch.get(b["experiment"])
+        vs = f"{base:.1f} ({base / c['process_s']:.1f}x / {base / w['process_s']:.1f}x)" if base else "-"
+        out.append(f"| {b['experiment']} {b['preset']} {' '.join(b.get('extra', []))} | {b['runs']} ({b['chunks']}) "
+                   f"| {b['reps']} | {_fmt_s(c['process_s'])} | {_fmt_s(c['startup_s'])} / {_fmt_s(c['compile_s'])} / "
+                   f"{_fmt_s(c['train_s'])} | {_fmt_s(w['process_s'])} ({_fmt_s(w['compile_s'])}) | "
+                   f"{100 * c['compile_s'] / c['process_s']:.0f}% | {vs} | {b['claims']} |")
+    return out + [""]
 
 
 def update(path: Path, block: str) -> None:
