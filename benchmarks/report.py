@@ -41,7 +41,8 @@ def render(results: dict) -> str:
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, load average {m['load_avg']:.1f} at start "
         f"(shared machine: other jobs were running). Python {m['python']}, JAX {m['jax']}, "
-        f"NumPy {m['numpy']}, PyTorch {m['torch']}; commit {m['commit']}; {results['date']}.",
+        f"NumPy {m['numpy']}, PyTorch {m['torch']}; last `make bench` call: commit {m['commit']}, {results['date']} "
+        "(rows run one at a time carry their own date, listed at the end).",
         "",
         f"Measured fp32 GEMM rate: {g['gflops']:.0f} GFLOP/s (median of {g['reps']} square "
         f"{g['n']}x{g['n']} `jnp.dot`; best {g.get('best_gflops', float('nan')):.0f} GFLOP/s).",
