@@ -24,12 +24,16 @@ def test_online_sgd_tiny_run_recovers_at_the_ode_time(tmp_path):
 
 def test_one_step_tiny_run_large_step_beats_random_features(tmp_path):
     base = dict(one_step.FIG3C, d=32, n_test=400, power_iters=30)
-    cells = (dict(psi1=4.0, eta=1.0, alpha=0.5),)
+    cells = (dict(psi1=4.0, eta=1.0, alpha=0.5, krr_degree=3),)
     exp = dataclasses.replace(one_step.EXPERIMENT, presets={"tiny": tl.Preset(base, cells, seeds=2)})
     run = tl.run(exp, "tiny", out=tmp_path / "run")
     runs = one_step.run_table(run.results)
     assert np.all(runs["risk"] < runs["rf_risk"])
     assert np.all(runs["cos2_beta"] > 0.3) and np.all(runs["s1_over_s2"] > 3)
+    # the kernel ridge baseline on the same data stays above mu_2*^2 = 0.0401 (and below the null risk E f*^2)
+    assert np.all(runs["krr_risk"] > 0.0401) and np.all(runs["krr_risk"] < 0.3)
+    kt = one_step.krr_table(runs)
+    assert list(kt["runs"]) == [2] and kt["se"].iloc[0] > 0
     assert tl.check(run.dir).ok
 
 

@@ -11,7 +11,9 @@ ridge on the raw prompt), applied either to the raw x in R^d or to the intrinsic
 P_S x in R^r (the oracle baseline of arXiv:2510.12026's reviewers). A rotation-invariant kernel
 learns the degree-k Hermite part of the target only once N >> dim Poly_k(R^d) ~ d^k / k!.
 
-Solved by CG (``models.cg``): LAPACK-free, batched over prompts and penalties.
+Solved by CG (``models.cg``): LAPACK-free, batched over prompts and penalties. ``fit_predict``
+is the same kernel ridge on one training set evaluated at many test points (``predict`` runs it
+once per prompt).
 """
 
 from __future__ import annotations
@@ -28,6 +30,20 @@ def poly_kernel(a: jax.Array, b: jax.Array, degree: int) -> jax.Array:
     return (1.0 + jnp.einsum("...id,...jd->...ij", a, b) / dim) ** degree
 
 
+def fit_predict(x: jax.Array, y: jax.Array, x_test: jax.Array, lams: jax.Array, degree: int,
+                iters: int = 256) -> jax.Array:
+    """[L, m]: kernel ridge on ONE training set, evaluated at many points, for every relative
+    penalty: f_l(z) = k(z, X) (K + lams_l * mean diag K * I)^-1 y.
+
+    x [n, dim] training inputs, y [n] labels, x_test [m, dim], lams [L]. Used for one prompt by
+    ``predict`` and, as a rotation-invariant kernel baseline on a whole training sample, by the
+    one-step feature-learning experiment (arXiv:2205.01445)."""
+    kmat = poly_kernel(x, x, degree)  # [n, n]
+    scale = jnp.mean(jnp.diagonal(kmat))
+    alpha = cg_solve_shifts(kmat, y, lams * scale, iters)  # [L, n]
+    return alpha @ poly_kernel(x, x_test, degree)  # [L, m]
+
+
 def predict(x: jax.Array, y: jax.Array, xq: jax.Array, lams: jax.Array, degree: int,
             iters: int = 256, batch: int = 25) -> jax.Array:
     """[L, n]: KRR predictions at the queries for every relative penalty.
@@ -38,15 +54,12 @@ def predict(x: jax.Array, y: jax.Array, xq: jax.Array, lams: jax.Array, degree: 
     if n % batch:
         raise ValueError(f"prompt_krr.predict: n = {n} prompts must be a multiple of batch = {batch}")
 
+    def one_prompt(xp, yp, qp):  # [N, dim], [N], [dim] -> [L]
+        return fit_predict(xp, yp, qp[None, :], lams, degree, iters)[:, 0]
+
     def one_batch(args):
         xb, yb, qb = args
-        kmat = poly_kernel(xb, xb, degree)  # [B, N, N]
-        scale = jnp.mean(jnp.diagonal(kmat, axis1=-2, axis2=-1), axis=-1)  # [B]
-        kq = poly_kernel(qb[:, None, :], xb, degree)[:, 0]  # [B, N]
-
-        solve = lambda km, yv, s: cg_solve_shifts(km, yv, lams * s, iters)  # [L, N]
-        alpha = jax.vmap(solve)(kmat, yb, scale)  # [B, L, N]
-        return jnp.einsum("bn,bln->lb", kq, alpha)  # [L, B]
+        return jax.vmap(one_prompt)(xb, yb, qb).T  # [L, B]
 
     split = lambda a: a.reshape(n // batch, batch, *a.shape[1:])
     out = jax.lax.map(one_batch, (split(x), split(y), split(xq)))  # [n/B, L, B]
