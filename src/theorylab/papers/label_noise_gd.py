@@ -26,8 +26,9 @@ import pandas as pd
 
 from theorylab.analysis import absent_cells, final_rows, fit_boundary, trajectories, value_at
 from theorylab.data import signal_noise
-from theorylab.experiment import Claim, ConfigError, Experiment, Preset, Problem, Resolved, param
+from theorylab.experiment import Claim, ConfigError, Experiment, Preset, Problem, Resolved, param, size_mask, true_size
 from theorylab.models import cnn, decomposition
+from theorylab.models.decomposition import masked_max, masked_mean
 from theorylab.models.losses import logistic_loss
 from theorylab.optim.label_noise import KINDS, LabelNoise, with_label_noise
 from theorylab.plots.phase import table_heatmap
@@ -40,7 +41,8 @@ from theorylab.theory import signal_noise as theory
 class Config:
     # shapes and switches (static)
     d: int = param(2000, "patch dimension (x has two patches in R^d)", static=True, lo=2)
-    n: int = param(200, "training samples (Rademacher labels)", static=True, lo=2)
+    n: int = param(200, "training samples (Rademacher labels); sizes share padded programs (cost ~ n)",
+                   static=True, lo=2, bucket=1)
     n_test: int = param(2000, "test samples", static=True, lo=2)
     m: int = param(20, "filters per output sign j = +-1", static=True, lo=1)
     q: int = param(2, "activation max(0, z)^q (1: ReLU, 2: squared ReLU)", static=True, choices=cnn.Q_CHOICES)
@@ -84,9 +86,16 @@ def _sample(key, n, cfg):
 
 
 def setup(key, cfg):
+    """W(0) and the data of one run (``cnn.setup_runs``), with mask [n] of the run's own samples.
+
+    In a program shared by several n (a bucket, engine/buckets.py) cfg.n is the bucket size:
+    the samples beyond the run's own n are zero patches with label 0, masked out of the loss
+    and of every per-sample observable, and decoupled from the gamma / rho basis. Every
+    per-sample draw (labels, patches, signal slot; the label noise of each step) runs along
+    the sample axis, so the first n samples are those a program of the run's own n draws."""
     mu = signal_noise.signal_vectors(cfg.d, cfg.mu_norm, "antipodal")[0]
     return cnn.setup_runs(key, m=cfg.m, d=cfg.d, sigma0=cfg.sigma0, n=cfg.n, n_test=cfg.n_test, mu=mu,
-                          sample=lambda k, size: _sample(k, size, cfg))
+                          sample=lambda k, size: _sample(k, size, cfg), mask=size_mask(cfg, "n"))
 
 
 def noise_of(cfg) -> LabelNoise:
@@ -95,8 +104,9 @@ def noise_of(cfg) -> LabelNoise:
 
 
 def loss_given_labels(w, data, cfg, y):
-    """(1/n) sum_i l(y_i f(W, x_i)) with the labels y [n] given."""
-    return jnp.mean(logistic_loss(y * cnn.apply(w, data["x"], cfg.q)))
+    """(1/n) sum_i l(y_i f(W, x_i)) over the run's own n samples, with the labels y [n] given."""
+    per = logistic_loss(y * cnn.apply(w, data["x"], cfg.q))
+    return jnp.sum(jnp.where(data["mask"], per, 0.0)) / true_size(cfg, "n")
 
 
 loss = with_label_noise(loss_given_labels, noise_of)
@@ -104,19 +114,21 @@ loss = with_label_noise(loss_given_labels, noise_of)
 
 def observe(w, data, cfg):
     """Clean training loss / accuracy, test accuracy and the gamma / rho decomposition."""
+    mask = data["mask"]  # [n] the run's own samples (all True unless n is padded into a bucket)
     margin = data["y"] * cnn.apply(w, data["x"], cfg.q)
     test_margin = data["y_test"] * cnn.apply(w, data["x_test"], cfg.q)
-    gamma, rho = decomposition.decompose(w, data["w0"], data["basis"])
-    g_max, r_max = gamma.max(), rho.max()
+    gamma, rho = decomposition.decompose(w, data["w0"], data["basis"])  # [2, m], [2, m, n]
+    rho_i = rho.max(axis=(0, 1))  # [n] max_{j,r} rho_{j,r,i}
+    g_max, r_max = gamma.max(), masked_max(rho_i, mask)
     return dict(
-        train_loss=jnp.mean(logistic_loss(margin)),
-        train_acc=jnp.mean(margin > 0),
+        train_loss=masked_mean(logistic_loss(margin), mask),
+        train_acc=masked_mean(margin > 0, mask),
         test_loss=jnp.mean(logistic_loss(test_margin)),
         test_acc=jnp.mean(test_margin > 0),
         gamma_max=g_max,
         rho_max=r_max,
         rho_over_gamma=r_max / jnp.maximum(g_max, 1e-12),
-        rho_mean=jnp.mean(rho.max(axis=(0, 1))),  # mean over samples of max_{j,r} rho_{j,r,i}
+        rho_mean=masked_mean(rho_i, mask),  # mean over samples of max_{j,r} rho_{j,r,i}
     )
 
 
