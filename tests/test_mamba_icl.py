@@ -7,6 +7,7 @@ import dataclasses
 import json
 
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
@@ -21,6 +22,13 @@ from theorylab.papers import mamba_icl as paper
 from theorylab.theory import mamba_icl as theory
 
 CFG = paper.Config(d=3, N=8, d_h=6, n_train=64, n_test=4000, n_probe=400, steps=10, log_every=5, baselines=True)
+
+
+@pytest.fixture
+def x64():
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", False)
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +108,90 @@ def test_bad_configs_are_one_line_errors():
     assert cli.main(["run", "mamba-icl/train", "--preset", "smoke", "--set", "lr=-1", "--out", "/nonexistent"]) == 2
 
 
+@pytest.mark.parametrize("field, value", [("step_rule", "adam"), ("step_fraction", 0.0), ("step_fraction", 2.5)])
+def test_bad_step_rule_is_a_one_line_error_naming_the_field(field, value):
+    with pytest.raises(ConfigError, match=field) as err:
+        validate(paper.Config(**{field: value}))
+    assert "\n" not in str(err.value)
+    assert cli.main(["run", "mamba-icl/train", "--preset", "smoke", "--set", f"{field}={value}",
+                     "--out", "/nonexistent"]) == 2
+
+
+def _flat_gn_and_hessian(layer, q, m):
+    """Dense (Gauss-Newton (1/n) J^T J, Hessian of the loss at zero residual) over the flattened
+    (W_B, W_C, b_B, b_C); labels = the layer's own predictions, so the Hessian equals the GN matrix."""
+    theta = {k: getattr(layer, k) for k in paper.S6_MATRICES}
+    flat, unravel = jax.flatten_util.ravel_pytree(theta)
+
+    def predict(f):
+        return s6.bilinear_output(layer._replace(**unravel(f)), q, m)
+
+    y = predict(flat)
+    jac = jax.jacfwd(predict)(flat)  # [n, n_params]
+    hess = jax.hessian(lambda f: 0.5 * jnp.mean((predict(f) - y) ** 2))(flat)
+    return jac.T @ jac / len(y), hess
+
+
+def test_gauss_newton_curvature_equals_the_dense_top_eigenvalue(x64):
+    """The power-iteration estimate of lambda_max (Gauss-Newton matrix of the training loss at init)
+    against the dense matrices on a tiny problem, and below the closed-form bound."""
+    cfg = paper.Config(d=3, N=6, d_h=5, n_train=40, n_test=10, n_probe=4, steps=10, log_every=5)
+    params, data = paper.setup(jax.random.PRNGKey(3), cfg)
+    layer = paper._layer(params, data)
+    q, m = data["train_q"], data["train_m"]
+    gn, hess = _flat_gn_and_hessian(layer, q, m)
+    np.testing.assert_allclose(hess, gn, rtol=1e-8, atol=1e-8 * float(jnp.abs(gn).max()))
+    top = float(jnp.linalg.eigvalsh(gn)[-1])
+    assert float(paper.s6_curvature(layer, q, m, iters=300)) == pytest.approx(top, rel=1e-8)
+    assert float(data["curv0"]) == pytest.approx(top, rel=0.02)  # the default iterations, as setup uses
+    assert top <= float(paper.gauss_newton_bound(layer, q, m)) * (1 + 1e-9)
+    # the rule's step: eta = step_fraction / lambda_max; 'fixed' keeps lr
+    assert float(data["eta"]) == pytest.approx(cfg.step_fraction / float(data["curv0"]))
+    _, data_fixed = paper.setup(jax.random.PRNGKey(3), dataclasses.replace(cfg, step_rule="fixed", lr=3e-4))
+    assert float(data_fixed["eta"]) == pytest.approx(3e-4)
+
+
+def _train_one(cfg, seed=0):
+    from theorylab.config import dynamic_names
+    from theorylab.engine.trainer import compile_chunk
+
+    fn, _ = compile_chunk(paper.PROBLEM, cfg, dynamic_names(paper.Config), 1, cfg.steps, cfg.log_every)
+    dyn = {n: np.array([getattr(cfg, n)]) for n in dynamic_names(paper.Config)}
+    return fn(np.asarray(jax.random.PRNGKey(seed), np.uint32)[None], dyn)
+
+
+def test_d20_converges_with_the_curvature_step_where_the_fixed_step_diverges():
+    """d = 20 (small N and training set): eta = 2e-4, which suits d = 4, diverges; the curvature
+    step (no tuning) converges to the training set's optimum and stops there."""
+    from theorylab.stop_reasons import StopReason
+
+    cfg = paper.Config(d=20, N=10, d_h=80, n_train=1000, n_test=500, n_probe=20, steps=16000, log_every=2000)
+    fixed = _train_one(dataclasses.replace(cfg, step_rule="fixed", lr=2e-4))
+    assert fixed.stop_reason[0] == StopReason.DIVERGED and fixed.stop_step[0] < 200
+    rule = _train_one(cfg)
+    l_star = float(theory.limit_loss(20, 10))
+    assert rule.stop_reason[0] == StopReason.CONVERGED and rule.stop_step[0] < cfg.steps
+    assert float(rule.obs["train_gap"][-1, 0]) < cfg.stop_gap * l_star  # stopped at the tolerance
+    assert float(rule.obs["eta"][-1, 0] * rule.obs["curv0"][-1, 0]) == pytest.approx(cfg.step_fraction, rel=1e-5)
+    assert float(rule.obs["train_loss"][0, 0]) > 1e4  # it started far away (N(0,1) init)
+
+
+def test_curvature_step_is_gd_with_step_eta():
+    """optax.sgd(1) on the gradient-scaled loss is one GD step of size eta on the plain loss."""
+    cfg = paper.Config(d=3, N=6, d_h=5, n_train=40, n_test=10, n_probe=4, steps=10, log_every=5)
+    params, data = paper.setup(jax.random.PRNGKey(4), cfg)
+    opt = paper.optimizer(cfg)
+    g = jax.grad(paper.loss)(params, data, cfg, None)
+    upd, _ = opt.update(g, opt.init(params), params)
+    plain = jax.grad(lambda p: paper._s6_loss(p, data, cfg, None))(params)
+    # the value the engine sees: the gap to the training set's exact optimum (the quadratic form in
+    # P equals the per-prompt loss)
+    gap = float(paper._s6_loss(params, data, cfg, None)) - float(data["train_opt"])
+    assert float(paper.loss(params, data, cfg, None)) == pytest.approx(gap, rel=1e-5)
+    for k in paper.S6_MATRICES:
+        np.testing.assert_allclose(upd["s6"][k], -data["eta"] * plain["s6"][k], rtol=1e-5, atol=1e-9)
+
+
 def test_train_smoke_end_to_end(tmp_path):
     out = tmp_path / "train"
     assert cli.main(["run", "mamba-icl/train", "--preset", "smoke", "--out", str(out)]) == 0
@@ -155,7 +247,7 @@ def test_context_claims_and_figure_show_what_was_measured(curves):
     resolved = _resolved(paper.CONTEXT, "cpu")
     df = _ctx_frame(0.0, curves=curves)
     claims = {c.id: c.holds for c in paper.context_claims(df, resolved)}
-    assert claims == {"loss-vs-N": True, "below-bound": True}
+    assert claims == {"loss-vs-N": True, "loss-small-N": True, "below-bound": True}
     fig = paper.context_figures(df, resolved)["context_length"]
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     assert ("trained linear attention (probe set)" in labels) == curves
@@ -166,9 +258,14 @@ def test_context_claims_and_figure_show_what_was_measured(curves):
 def test_context_claims_fail_when_large_n_cells_have_no_results():
     resolved = _resolved(paper.CONTEXT, "cpu")
     claims = paper.context_claims(_ctx_frame(0.0, ns=(4,)), resolved)  # every N >= 10 failed
-    assert [(c.id, c.holds) for c in claims] == [("loss-vs-N", False), ("below-bound", False)]
+    assert [(c.id, c.holds) for c in claims] == [("loss-vs-N", False), ("loss-small-N", True), ("below-bound", False)]
     small = dataclasses.replace(resolved, cells=resolved.cells[:1])  # the grid itself has only N = 4
-    assert [c.holds for c in paper.context_claims(_ctx_frame(0.0, ns=(4,)), small)] == [None]
+    assert [c.holds for c in paper.context_claims(_ctx_frame(0.0, ns=(4,)), small)] == [None, True]
+    # N < 2(d+1) off by 8%: the small-N claim fails, the large-N one holds
+    frame = _ctx_frame(0.0)
+    frame.loc[frame["N"] == 4, "test_loss"] *= 1.08
+    claims = {c.id: c.holds for c in paper.context_claims(frame, resolved)}
+    assert claims == {"loss-vs-N": True, "loss-small-N": False, "below-bound": True}
 
 
 def test_exponential_fit_tells_exponential_from_power_law():

@@ -18,11 +18,42 @@ Experiments:
   mamba-icl/context-length  test loss against N with L*, the bound and baselines (Fig. 1c/2c)
   mamba-icl/ablations       trainable w_Delta (Table 4), orthogonal init, small d_h
 
-Hyperparameters (the paper states none; our choice): full-batch GD with eta = 2e-4 for N(0,1)
-init at d_h = 80, 3000 steps. The step size is set by the curvature, which grows like
-|W|^2 ~ d_h, so other d_h use eta ~ 0.016/d_h; convergence is checked by the claims (C^T B
-within 10% of beta I, the training-loss gap to the training set's exact optimum decaying
-exponentially to float32 noise).
+Training protocol (the paper states no step size, step count or, beyond d = 4, training-set
+size; these are our choices).
+
+* Step: plain full-batch GD with one constant step eta = c / lambda_0, c = step_fraction = 1.5,
+  lambda_0 the largest eigenvalue of the Gauss-Newton matrix of the training loss at the
+  initial parameters, computed in setup by power iteration (``s6_curvature``). Why: the loss is
+  quadratic in P = [W_C b_C]^T [W_B b_B] ([d+2, d+2]), L = (1/2) mean_i (q_i^T P m_i - y_i)^2, with
+  Hessian H_P = mean_i (q_i q_i^T) (x) (m_i m_i^T). GD on the factors theta = (W_B, W_C, b_B, b_C)
+  sees G = J^T H_P J (J = dP/dtheta), and since |dP|_F <= s_B |dW~_C|_F + s_C |dW~_B|_F
+  (s = sigma_max of the augmented factor),
+      lambda_max(G) <= lambda_max(H_P) (sigma_max(W~_B)^2 + sigma_max(W~_C)^2)   (``gauss_newton_bound``).
+  E[q q^T] = diag(I_d, 0, 1) and E[m m^T] = diag(beta_1 I_d, E[m_y^2], d sum kappa^2) with
+  m_y = sum_l kappa_l y_l^2 ~ |w|^2 / 2, so lambda_max(H_P) = E[m_y^2] ~ (d^2 + 2d)/4 (6 at d = 4,
+  110 at d = 20) while the direction that carries C^T B -> beta I has curvature beta_1 ~ 1/4;
+  with sigma_max^2 ~ (sqrt(d_h) + sqrt(d+1))^2 at N(0,1) init, lambda_0 ~ 1.1e3 at d = 4 and
+  ~3e4 at d = 20 (d_h = 80). A fixed eta that suits d = 4 (2e-4: eta lambda_0 ~ 0.2) is 3x past
+  the stability limit 2/lambda_0 at d = 20, which is why eta = 2e-4 diverged there. Measured, the
+  Gauss-Newton top eigenvalue only falls along training (to 0.87-0.99 x lambda_0 at d_h = 80,
+  0.4 x at d_h = 6), so c = 1.5 < 2 stays stable; the rule needs no per-d or per-d_h tuning.
+  ``step_rule = 'fixed'`` uses ``lr`` instead. Implementation: setup stores eta in data; the
+  loss passes W_B, W_C, b_B, b_C through sg(x) + eta (x - sg(x)) (value x, gradient eta dL/dx)
+  and the optimizer is optax.sgd(1): exactly GD with step eta.
+* Step budget: the slow direction converges at rate ~ c beta_1 s / lambda_0 per step (s the
+  factor scale it sees), so the steps needed grow like lambda_max(H_P) / beta_1 ~ d^2:
+  ~150 at d = 4, ~2000 at d = 10, ~7000-11,000 at d = 20. A run stops once its training loss
+  is within stop_gap x L* (0.5%) of the training set's exact optimum (``loss`` reports that gap;
+  ``stop_below``), with ``steps`` only a cap (20,000). Runs that also train the attention
+  baselines have no exact optimum to stop at and run all their steps.
+* Training set: n_train = 100 (d+1)(d+2) prompts (``n_train_of``; 3000 at d = 4 as the paper):
+  the fixed set's optimum overfits by ~ (d+1)(d+2)/n_train x L* (3000 prompts: +19% at d = 20).
+  A GD step evaluates the loss as the quadratic form in P over the set's Gram matrix of
+  q (x) m, so it costs (d+2)^4 whatever n_train.
+* The attention baselines take the same rule, with the curvature at the linear-attention
+  optimum (their small init makes it grow along the path; ``_attn_target``).
+Convergence is checked by the claims (C^T B within 10% of beta I, the training-loss gap to the
+training set's exact optimum decaying exponentially, the test loss within 5% of L*).
 """
 
 from __future__ import annotations
@@ -37,6 +68,7 @@ import optax
 import pandas as pd
 
 from theorylab.analysis import absent_cells, exp_rate_fit, final_rows, mean_sd, stack, trajectories
+from theorylab.analysis.per_value import claims_per, figures_per
 from theorylab.data import icl
 from theorylab.experiment import Claim, ConfigError, Experiment, Preset, Problem, Resolved, param
 from theorylab.models import baselines, linear_attention as attn, s6
@@ -56,7 +88,9 @@ class Config:
     d: int = param(4, "input dimension d (tokens have d+1 channels)", static=True, lo=1)
     N: int = param(50, "in-context examples per prompt", static=True, lo=1)
     d_h: int = param(80, "hidden-state width d_h of every channel", static=True, lo=1)
-    n_train: int = param(3000, "fixed training prompts (full-batch GD on them)", static=True, lo=1)
+    n_train: int = param(0, "fixed training prompts (full-batch GD on them); 0: 100 (d+1)(d+2), i.e. 100 per "
+                            "entry of C^T W_B and b_C^T W_B that the prediction reads (3000 at d = 4, the paper's)",
+                         static=True, lo=0)
     fresh_prompts: bool = param(False, "draw n_train fresh prompts every step instead of a fixed set", static=True)
     n_test: int = param(40000, "fresh test prompts for the test loss",
                         static=True, lo=1)
@@ -71,15 +105,24 @@ class Config:
                                    "record error-against-position curves of every predictor", static=True)
     n_train_attn: int = param(0, "softmax attention trains on the first n of the training prompts "
                                  "(0: all; its step costs ~30x the S6 layer's)", static=True, lo=0)
+    step_rule: str = param("curvature", "GD step of the S6 matrices: 'curvature': eta = step_fraction / lambda_max "
+                                        "of the Gauss-Newton matrix of the training loss at init, computed in setup "
+                                        "(module docstring); 'fixed': eta = lr", static=True,
+                           choices=("curvature", "fixed"))
     # values (dynamic)
-    lr: float = param(2e-4, "GD step size of the S6 layer on the loss (1/2) mean sq. error: 2e-4 at "
-                            "d_h = 80 with N(0,1) init (converged by ~1000 of 3000 steps); ~0.036/d_h at small d_h",
-                      lo=0.0, lo_open=True)
+    step_fraction: float = param(1.5, "eta x lambda_max(Gauss-Newton at init) when step_rule = 'curvature' "
+                                      "(GD on a quadratic is stable below 2)", lo=0.0, lo_open=True, hi=2.0)
+    stop_gap: float = param(0.005, "stop a run once its training loss is within stop_gap x L* of the training "
+                                  "set's exact optimum (fixed training set, no baselines; 0: run every step)",
+                            lo=0.0, hi=1.0)
+    lr: float = param(2e-4, "GD step size of the S6 layer when step_rule = 'fixed' (2e-4 suits d = 4, d_h = 80, "
+                            "N(0,1) init; it diverges at d = 20)", lo=0.0, lo_open=True)
     init_scale: float = param(1.0, "scale of the W_B, W_C init", lo=0.0, lo_open=True)
     w_delta_std: float = param(0.4, "std of the w_Delta init when train_delta (|w_Delta| ~ 0.9 at d=4)", lo=0.0)
     lr_delta: float = param(1e-3, "GD step size of w_Delta (gradient clipped to norm 1) when train_delta",
                             lo=0.0, lo_open=True)
-    lr_attn: float = param(0.02, "GD step size of the attention baselines", lo=0.0, lo_open=True)
+    lr_attn: float = param(0.02, "GD step size of the attention baselines when step_rule = 'fixed'", lo=0.0,
+                           lo_open=True)
     attn_init_std: float = param(0.3, "attention init scale s: linear attention from the Zhang-Frei-Bartlett "
                                       "init (v = s e_y, W_xx = s I/sqrt(d)); softmax attention from N(0, s^2)",
                                  lo=0.0, lo_open=True)
@@ -90,10 +133,19 @@ class Config:
             raise ConfigError("Config.fresh_prompts = true needs train_delta = false and baselines = false")
         if self.init == "orthogonal" and self.d_h < self.d + 1:
             raise ConfigError(f"Config.init = 'orthogonal' needs d_h >= d+1 = {self.d + 1}, got d_h = {self.d_h}")
-        if self.n_train_attn > self.n_train:
-            raise ConfigError(f"Config.n_train_attn = {self.n_train_attn} must be <= n_train = {self.n_train}")
+        if self.n_train_attn > n_train_of(self):
+            raise ConfigError(f"Config.n_train_attn = {self.n_train_attn} must be <= n_train = {n_train_of(self)}")
         if self.baselines and self.train_delta:
             raise ConfigError("Config.baselines = true needs train_delta = false (curves use the frozen Delta)")
+
+
+def n_train_of(cfg) -> int:
+    """The training-set size: n_train, or 100 (d+1)(d+2) when n_train = 0. The prediction reads
+    (d+1)(d+2) entries of P = [W_C b_C]^T [W_B b_B] (rows x and 1; the query's y is 0), and the
+    fixed training set's optimum over them exceeds L* on fresh prompts by ~ (entries / prompts) L*
+    times a tail factor ~1-2: 3000 prompts cost ~2.5% at d = 4, but 19% at d = 20 (462 entries);
+    100 prompts per entry keeps it at the d = 4 level for every d."""
+    return cfg.n_train or 100 * (cfg.d + 1) * (cfg.d + 2)
 
 
 def beta_of(cfg) -> float:
@@ -120,6 +172,79 @@ def _feature_set(batch: icl.ICLBatch, layer, cfg):
     """Prompts as (q [n, d+2], m [n, d+2], y_q [n])."""
     q, m = s6.last_channel_features(layer, icl.tokens(batch), A_C)
     return q, m, icl.query_target(batch)
+
+
+FEATURE_BLOCK = 4000  # prompts drawn at a time for a feature-only set (bounds the raw tokens held)
+
+
+def _feature_blocks(key, n: int, layer, cfg):
+    """n fresh prompts as (q, m, y_q), drawn in blocks of <= FEATURE_BLOCK prompts so that only one
+    block of raw tokens ([block, N+1, d+1]) exists at a time: at d = 20, N = 80 the 40,000 test
+    prompts of one run are 270 MB of tokens, and a chunk sets up many runs at once."""
+    n_blocks = -(-n // FEATURE_BLOCK)
+    if n_blocks == 1:
+        return _feature_set(_prompts(key, n, cfg), layer, cfg)
+    size = -(-n // n_blocks)
+    q, m, y = jax.lax.map(lambda i: _feature_set(_prompts(jax.random.fold_in(key, i), size, cfg), layer, cfg),
+                          jnp.arange(n_blocks))
+    return q.reshape(-1, q.shape[-1])[:n], m.reshape(-1, m.shape[-1])[:n], y.reshape(-1)[:n]
+
+
+# ---------------------------------------------------------------------------------------
+# The step rule (module docstring): eta = step_fraction / lambda_max(Gauss-Newton at init)
+
+S6_MATRICES = ("w_b", "w_c", "b_b", "b_c")  # the parameters the step rule sets the step of
+POWER_ITERS = 30  # power-iteration steps for lambda_max (the top eigenvalue is well separated)
+
+
+def gauss_newton_top(predict, theta, iters: int = POWER_ITERS) -> jax.Array:
+    """lambda_max of the Gauss-Newton matrix G = (1/n) J^T J of the loss (1/2) mean_i (y_hat_i - y_i)^2
+    of a model y_hat = predict(theta) [n] at theta (any pytree), J = d y_hat / d theta [n, n_params].
+    Power iteration with products G v (a jvp then its transpose), started from J^T 1 (the
+    direction that moves every prediction alike: not orthogonal to the top eigenvector for generic
+    data); returns the Rayleigh quotient of the last iterate, a lower estimate of lambda_max. For
+    the S6 layer the top eigenvalue, carried by the y-channel feature m_y = sum_l kappa_l y_l^2 ~
+    |w|^2 / 2, stands far above the rest, so a few tens of iterations give it to < 1%."""
+    y0, jvp = jax.linearize(predict, theta)
+    vjp = jax.linear_transpose(jvp, theta)
+    n = y0.shape[0]
+
+    def gn(v):
+        return vjp(jvp(v) / n)[0]
+
+    def dot(a, b):
+        return sum(jnp.sum(x * y) for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)))
+
+    def normalise(v):
+        return jax.tree_util.tree_map(lambda x: x / (jnp.sqrt(dot(v, v)) + 1e-30), v)
+
+    v = normalise(vjp(jnp.ones_like(y0))[0])
+    v = jax.lax.fori_loop(0, iters - 1, lambda _, v: normalise(gn(v)), v)
+    return dot(v, gn(v))
+
+
+def s6_curvature(layer: s6.S6Params, q: jax.Array, m: jax.Array, iters: int = POWER_ITERS) -> jax.Array:
+    """lambda_max of the Gauss-Newton matrix of the S6 training loss with respect to (W_B, W_C, b_B,
+    b_C), on prompts given as features q, m [n, d+2] (y_hat_i = bilinear_output(layer, q_i, m_i))."""
+    theta = {k: getattr(layer, k) for k in S6_MATRICES}
+    return gauss_newton_top(lambda th: s6.bilinear_output(layer._replace(**th), q, m), theta, iters)
+
+
+def gauss_newton_bound(layer: s6.S6Params, q: jax.Array, m: jax.Array) -> jax.Array:
+    """The closed-form bound lambda_max(H_P) (sigma_max(W~_B)^2 + sigma_max(W~_C)^2) >= lambda_max(G)
+    (module docstring), with H_P = (1/n) sum_i (q_i q_i^T) (x) (m_i m_i^T) formed densely: for tests
+    and small problems only."""
+    wc, wb = s6.augmented(layer)
+    phi = (q[:, :, None] * m[:, None, :]).reshape(q.shape[0], -1)
+    h_p = phi.T @ phi / q.shape[0]
+    sig = [jnp.linalg.norm(w, ord=2) for w in (wb, wc)]
+    return jnp.linalg.eigvalsh(h_p)[-1] * (sig[0] ** 2 + sig[1] ** 2)
+
+
+def _grad_scaled(x: jax.Array, scale) -> jax.Array:
+    """Value x, gradient scale x (the gradient with respect to x): sg(x) + scale (x - sg(x))."""
+    sx = jax.lax.stop_gradient(x)
+    return sx + scale * (x - sx)
 
 
 def _init(key, cfg):
@@ -158,27 +283,56 @@ def setup(key, cfg):
         data["w_delta"] = fixed["w_delta"]
     layer = _layer(params, data)
 
-    # One draw of every prompt the run uses: training, test, probe (i.i.d., so slices are independent).
-    n_train = 0 if cfg.fresh_prompts else cfg.n_train
-    allp = _prompts(k_data, n_train + cfg.n_test + cfg.n_probe, cfg)
-    train = icl.take(allp, 0, n_train)
-    test = icl.take(allp, n_train, n_train + cfg.n_test)
-    probe = icl.take(allp, n_train + cfg.n_test, n_train + cfg.n_test + cfg.n_probe)
+    # One draw of the prompts kept as tokens: training, probe (and test with w_Delta trainable);
+    # i.i.d., so slices are independent. The test set of the frozen-Delta path is drawn in blocks
+    # and kept as features only.
+    n_train = 0 if cfg.fresh_prompts else n_train_of(cfg)
+    train_tok = cfg.train_delta or cfg.baselines  # the training prompts are needed as tokens
+    n_train_tok = n_train if train_tok else 0
+    n_test_tok = cfg.n_test if cfg.train_delta else 0
+    allp = _prompts(k_data, n_train_tok + n_test_tok + cfg.n_probe, cfg)
+    train = icl.take(allp, 0, n_train_tok)
+    test = icl.take(allp, n_train_tok, n_train_tok + n_test_tok)
+    probe = icl.take(allp, n_train_tok + n_test_tok, n_train_tok + n_test_tok + cfg.n_probe)
     data["probe_x"], data["probe_y"], data["probe_w"] = probe.x, probe.y, probe.w
     if cfg.train_delta:  # the features depend on the trained w_Delta: keep raw tokens
         data["train_tok"], data["train_y"] = icl.tokens(train), icl.query_target(train)
         data["test_tok"], data["test_y"] = icl.tokens(test), icl.query_target(test)
+        curv_q, curv_m = s6.last_channel_features(layer, data["train_tok"], A_C)  # at the initial w_Delta
     else:
         if not cfg.fresh_prompts:
-            tq, tm, ty = _feature_set(train, layer, cfg)
+            tq, tm, ty = (_feature_set(train, layer, cfg) if train_tok
+                          else _feature_blocks(jax.random.fold_in(k_data, 2), n_train, layer, cfg))
             data.update(train_q=tq, train_m=tm, train_y=ty, train_opt=baselines.bilinear_optimum_loss(tq, tm, ty))
-        data["test_q"], data["test_m"], data["test_y"] = _feature_set(test, layer, cfg)
+            phi = (tq[:, :, None] * tm[:, None, :]).reshape(n_train, -1)  # [n, (d+2)^2]: q (x) m
+            data.update(train_gram=phi.T @ phi / n_train, train_rhs=phi.T @ ty / n_train, train_y2=jnp.mean(ty**2))
+        data["test_q"], data["test_m"], data["test_y"] = _feature_blocks(jax.random.fold_in(k_data, 1), cfg.n_test,
+                                                                         layer, cfg)
+        # the curvature of the training loss; with fresh prompts that of the test prompts (same law)
+        curv_q, curv_m = (data["test_q"], data["test_m"]) if cfg.fresh_prompts else (tq, tm)
+    data["curv0"] = s6_curvature(layer, curv_q, curv_m)
+    data["eta"] = (cfg.step_fraction / data["curv0"] if cfg.step_rule == "curvature"
+                   else jnp.asarray(cfg.lr, data["curv0"].dtype))
 
     if cfg.baselines:  # the attention models train on the same prompts as the S6 layer
         tok, y_q = icl.tokens(train), icl.query_target(train)
         n_sm = cfg.n_train_attn or n_train
         data["sm_tok"], data["sm_y"] = tok[:n_sm], y_q[:n_sm]
-        data["la_gram"], data["la_rhs"], data["la_y2"] = attn.linear_gram(tok, y_q)
+        if _linear_by_gram(cfg):
+            data["la_gram"], data["la_rhs"], data["la_y2"] = attn.linear_gram(tok, y_q)
+        else:
+            data["la_s"], data["la_eq"] = attn.linear_features(tok)
+            data["la_y"] = y_q
+        # the same step rule for the two attention models, each on its own training loss, with the
+        # curvature taken where it is largest on their path (their init is small, so it grows):
+        # at the linear-attention optimum in balanced form (``_attn_target``)
+        la_s, la_eq = attn.linear_features(tok)
+        target = _attn_target(cfg)
+        data["curv0_la"] = gauss_newton_top(lambda p: attn.linear_from_features(p, la_s, la_eq), target)
+        data["curv0_sm"] = gauss_newton_top(lambda p: attn.softmax_last(p, data["sm_tok"]), target)
+        for k in ("la", "sm"):
+            data[f"eta_{k}"] = (cfg.step_fraction / data[f"curv0_{k}"] if cfg.step_rule == "curvature"
+                                else jnp.asarray(cfg.lr_attn, data["curv0"].dtype))
         alpha, beta = theory.alpha(cfg.N), beta_of(cfg)
         n_pos = cfg.N + 1
         curve = baselines.error_curve
@@ -191,22 +345,62 @@ def setup(key, cfg):
     return params, data
 
 
-def _s6_loss(params, data, cfg, key):
+def _s6_loss(params, data, cfg, key, step_scaled: bool = False, by_gram: bool = False):
+    """(1/2) mean squared error of the S6 layer on its training prompts. ``step_scaled``: the
+    gradient of (W_B, W_C, b_B, b_C) is multiplied by the run's step eta (the value is unchanged),
+    so that optax.sgd(1) on it is GD with step eta (step_rule = 'curvature'). ``by_gram``: on a
+    fixed training set with Delta frozen, evaluated as the quadratic form in P (a step costs
+    (d+2)^4 instead of n_train (d+2)^2, so n_train can be large; the per-prompt form is the
+    reference the observables use)."""
+    if step_scaled:
+        p = params["s6"]
+        params = dict(params, s6={k: _grad_scaled(v, data["eta"]) if k in S6_MATRICES else v for k, v in p.items()})
     layer = _layer(params, data)
     if cfg.train_delta:
         q, m = s6.last_channel_features(layer, data["train_tok"], A_C)
         y = data["train_y"]
     elif cfg.fresh_prompts:
-        b = _prompts(key, cfg.n_train, cfg)
+        b = _prompts(key, n_train_of(cfg), cfg)
         q, m = s6.last_channel_features(layer, icl.tokens(b), A_C)
         y = icl.query_target(b)
+    elif by_gram:  # the same loss as the quadratic form in P = [W_C b_C]^T [W_B b_B] (setup's train_gram)
+        wc, wb = s6.augmented(layer)
+        p = (wc.T @ wb).reshape(-1)
+        return 0.5 * (p @ data["train_gram"] @ p - 2 * data["train_rhs"] @ p + data["train_y2"])
     else:
         q, m, y = data["train_q"], data["train_m"], data["train_y"]
     return half_squared_error(s6.bilinear_output(layer, q, m), y)
 
 
-def _attn_losses(params, data):
-    la = attn.linear_loss_from_gram(params["la"], data["la_gram"], data["la_rhs"], data["la_y2"])
+def _attn_target(cfg) -> attn.AttnParams:
+    """The trained linear-attention predictor x_q^T Gamma^-1 (1/N) sum y_i x_i (Gamma^-1 = N/(N+d+1))
+    as v = a e_y, W = b [[I_d, 0], [0, 0]] with a b = Gamma^-1 and |v| = |W|_F (a^2 = d b^2): GD
+    from the init of ``linear_attention.init_zfb`` (|v| = |W|_F) keeps |v|^2 - |W|_F^2 = 0, and |v| grows from the
+    small init to this point, so the Gauss-Newton curvature (~ |v|^2 + |W|_2^2) is largest here."""
+    d = cfg.d
+    g_inv = float(theory.linear_attention_scale(d, cfg.N))
+    b = math.sqrt(g_inv / math.sqrt(d))
+    a = g_inv / b
+    return attn.AttnParams(v=jnp.zeros(d + 1).at[d].set(a), w=jnp.zeros((d + 1, d + 1)).at[:d, :d].set(b * jnp.eye(d)))
+
+
+def _linear_by_gram(cfg) -> bool:
+    """Linear attention's training loss from its Gram matrix ([D^3, D^3], D = d+1: a step costs
+    D^6) or from the per-prompt features (S [D, D], e_q: a step costs n D^2): the Gram matrix
+    when D^4 <= n_train (d = 4: 625 <= 3000); at d = 20 it would be 9261^2 floats (343 MB) per run."""
+    return (cfg.d + 1) ** 4 <= n_train_of(cfg)
+
+
+def _attn_losses(params, data, step_scaled: bool = False):
+    """The training losses of linear and softmax attention; ``step_scaled``: their gradients
+    multiplied by their steps eta_la, eta_sm (as ``_s6_loss``)."""
+    if step_scaled:
+        params = dict(params, **{k: jax.tree_util.tree_map(lambda x: _grad_scaled(x, data[f"eta_{k}"]), params[k])
+                                 for k in ("la", "sm")})
+    if "la_gram" in data:
+        la = attn.linear_loss_from_gram(params["la"], data["la_gram"], data["la_rhs"], data["la_y2"])
+    else:
+        la = half_squared_error(attn.linear_from_features(params["la"], data["la_s"], data["la_eq"]), data["la_y"])
     sm = attn.softmax_last(params["sm"], data["sm_tok"])
     return la, half_squared_error(sm, data["sm_y"])
 
@@ -214,11 +408,23 @@ def _attn_losses(params, data):
 def loss(params, data, cfg, key):
     """(1/2) mean squared error at the query; with baselines, plus the two attention models'
     losses (disjoint parameters, so each model gets exactly its own gradient)."""
-    out = _s6_loss(params, data, cfg, key)
+    scaled = cfg.step_rule == "curvature"
+    out = _s6_loss(params, data, cfg, key, step_scaled=scaled, by_gram="train_gram" in data)
     if cfg.baselines:
-        la, sm = _attn_losses(params, data)
+        la, sm = _attn_losses(params, data, step_scaled=scaled)
         out = out + la + sm
+    elif "train_opt" in data:  # value: the gap to the training set's exact optimum (the gradient is the loss's)
+        out = out - jax.lax.stop_gradient(data["train_opt"])
     return out
+
+
+def stop_below(cfg):
+    """Stop a run once its training loss is within stop_gap x L* of the training set's exact
+    optimum (``loss`` then reports that gap): on a fixed training set with Delta frozen and no
+    baselines; otherwise never (-inf)."""
+    if cfg.baselines or cfg.fresh_prompts or cfg.train_delta:
+        return -jnp.inf
+    return jnp.where(cfg.stop_gap > 0, cfg.stop_gap * float(theory.limit_loss(cfg.d, cfg.N)), -jnp.inf)
 
 
 def _labels(params):
@@ -229,11 +435,13 @@ def _labels(params):
 
 
 def optimizer(cfg):
-    """Plain GD on W_B, W_C, b_B, b_C (step lr); GD on the attention baselines (step lr_attn);
-    w_Delta: GD on its gradient clipped to norm 1 (step lr_delta) — the first steps from the
-    N(0,1) init have a loss ~ 10^3 whose w_Delta gradient would otherwise throw w_Delta far away."""
+    """Plain GD on W_B, W_C, b_B, b_C: step 1 on the gradient the loss scaled by the run's eta
+    (step_rule = 'curvature'), or step lr (step_rule = 'fixed'); GD on the attention baselines (step
+    lr_attn); w_Delta: GD on its gradient clipped to norm 1 (step lr_delta) — the first steps from
+    the N(0,1) init have a loss ~ 10^3 whose w_Delta gradient would otherwise throw w_Delta far away."""
     return optax.multi_transform(
-        {"s6": optax.sgd(cfg.lr), "attn": optax.sgd(cfg.lr_attn),
+        {"s6": optax.sgd(1.0 if cfg.step_rule == "curvature" else cfg.lr),
+         "attn": optax.sgd(1.0 if cfg.step_rule == "curvature" else cfg.lr_attn),
          "delta": optax.chain(optax.clip_by_global_norm(1.0), optax.sgd(cfg.lr_delta))}, _labels)
 
 
@@ -273,6 +481,8 @@ def observe(params, data, cfg):
         ctb_scale=jnp.trace(ctb) / d,
         w_delta_norm=jnp.linalg.norm(layer.w_delta),
         ctwb=ctwb,
+        eta=data["eta"],  # the GD step of the S6 matrices
+        curv0=data["curv0"],  # lambda_max of the Gauss-Newton matrix at init
     )
     if not cfg.baselines:  # the per-position observables (the curves replace them with baselines:
         h = s6.projected_states(layer, x, y_in, A_C)[:, :-1]  # 20% less compile time per N)
@@ -286,12 +496,13 @@ def observe(params, data, cfg):
         out["curve_sm"] = baselines.error_curve(attn.softmax_prefix(params["sm"], tok_full), y)
         la, sm = _attn_losses(params, data)
         out["train_loss_la"], out["train_loss_sm"] = la, sm
+        out["eta_la"], out["eta_sm"] = data["eta_la"], data["eta_sm"]
         for k in ("curve_ls", "curve_ridge", "curve_ogd", "curve_laopt"):
             out[k] = data[k]
     return out
 
 
-PROBLEM = Problem(setup=setup, loss=loss, observe=observe, optimizer=optimizer)
+PROBLEM = Problem(setup=setup, loss=loss, observe=observe, optimizer=optimizer, stop_below=stop_below)
 
 
 # ---------------------------------------------------------------------------------------
@@ -348,17 +559,19 @@ def _gap_fit(steps: np.ndarray, gap: np.ndarray, l_star: float):
 # mamba-icl/train
 
 # The paper's default (Figures and tables): d = 4, d_h = 80, N = 50, train on 3000 prompts,
-# 10 runs; our training setting: eta = 2e-4, 3000 GD steps, N(0,1) init. The test set is
+# 10 runs; our training setting (module docstring): N(0,1) init, GD with the curvature step
+# eta = 1.5 / lambda_max(Gauss-Newton at init) until the training loss is within 0.5% of L* of
+# the training set's optimum (~150 steps at d = 4, ~7000-11000 at d = 20), at most 20,000 steps;
+# log every 10 steps so that the exponential phase at d = 4 has enough points. The test set is
 # 40,000 fresh prompts per run (the paper's 1000 would give a standard error of ~6% of L*; the
-# claim needs < 1%).
-TRAIN_BASE = dict(d=4, N=50, d_h=80, n_train=3000, n_test=40000, n_probe=1000, steps=3000,
-                  log_every=50, lr=2e-4, init="normal", init_scale=1.0)
+# claim needs < 1%). n_train = 0: 100 (d+1)(d+2) prompts, 3000 at d = 4 (the paper's).
+TRAIN_BASE = dict(d=4, N=50, d_h=80, n_train=0, n_test=40000, n_probe=1000, steps=20000,
+                  log_every=10, init="normal", init_scale=1.0)
 TRAIN_PAPER = Preset(base=TRAIN_BASE, seeds=10, note="the paper's setting (Fig. 1 / 2), with 40,000 test prompts")
 TRAIN_CPU = Preset(base=TRAIN_BASE, seeds=10,
-                   note="the paper's setting: it is cheap (10 runs x 3000 steps in seconds once compiled)")
+                   note="the paper's setting: it is cheap (10 runs, each stopped once converged)")
 TRAIN_SMOKE = Preset(
-    base=dict(TRAIN_BASE, N=10, d_h=16, n_train=500, n_test=2000, n_probe=200, steps=200, log_every=50,
-              lr=1e-3),
+    base=dict(TRAIN_BASE, N=10, d_h=16, n_train=500, n_test=2000, n_probe=200, steps=200, log_every=50),
     seeds=2, note="seconds; checks the plumbing, not the science",
     untested={"*": "200 steps at d_h = 16 with 2000 test prompts: not converged, s.e. too large"},
 )
@@ -494,7 +707,7 @@ def train_figures(df: pd.DataFrame, resolved: Resolved) -> dict:
         ax.set_title("(f) weight of example j in the prediction")
         ax.legend()
         fig.suptitle(f"mamba-icl/train ({resolved.preset}): d={d}, d_h={cfg.d_h}, N={cfg.N}, "
-                     f"{cfg.n_train} training prompts, {len(fin)} runs")
+                     f"{n_train_of(cfg)} training prompts, {len(fin)} runs")
     return {"train": fig}
 
 
@@ -504,8 +717,8 @@ TRAIN = Experiment(
     config=Config,
     problem=PROBLEM,
     presets={"smoke": TRAIN_SMOKE, "cpu": TRAIN_CPU, "paper": TRAIN_PAPER},
-    claims=train_claims,
-    figures=train_figures,
+    claims=claims_per("d", train_claims),  # a sweep over d: the claims and figures of each d
+    figures=figures_per("d", train_figures),
 )
 
 
@@ -513,18 +726,29 @@ TRAIN = Experiment(
 # mamba-icl/context-length
 
 # The paper's Fig. 1c / 2c: test loss against N = 4..80, 10 runs each, d = 4, d_h = 80, with
-# the bound 3d(d+1)/(2N) and L*. The attention baselines train on the same 3000 prompts.
+# the bound 3d(d+1)/(2N) and L*. The attention baselines train on the same 3000 prompts; with
+# them a run has a fixed step budget (no early stop): 3000 steps, enough at d = 4 (the S6 layer
+# converges in ~150, the baselines in ~1000) and d = 10 (~3000); d = 20 needs ~10,000.
 CTX_BASE = dict(TRAIN_BASE, steps=3000, log_every=500, baselines=True, n_probe=1000)
 CTX_PAPER = Preset(base=CTX_BASE, cells=tuple(dict(N=n) for n in (4, 6, 8, 10, 15, 20, 30, 40, 50, 60, 70, 80)),
                    seeds=10, note="N = 4..80 (12 values) x 10 runs, with 40,000 test prompts per run")
-# cpu: the S6 layer has converged by step ~1000 at every N (test loss flat from there), so 2000
-# steps; softmax attention (the costly baseline) trains on the first 1000 of the 3000 prompts.
+# The trained-model tables at d = 10 (the paper's Table 2 gives L* and the linear-attention
+# optimum there) and d = 20, N below and above d: the S6 layer alone (the attention baselines
+# at d = 20 cost ~20x the S6 layer per step), stopped once converged (at most 20,000 steps),
+# on 100 (d+1)(d+2) training prompts (13,200 at d = 10, 46,200 at d = 20).
+TABLE_BASE = dict(CTX_BASE, baselines=False, steps=20000, log_every=500)
+CTX_PAPER_D10 = Preset(base=dict(TABLE_BASE, d=10), cells=tuple(dict(N=n) for n in (5, 10, 20, 50, 80)), seeds=10,
+                       note="d = 10: N in {5, 10, 20, 50, 80} x 10 runs, the S6 layer only")
+CTX_PAPER_D20 = Preset(base=dict(TABLE_BASE, d=20), cells=tuple(dict(N=n) for n in (10, 20, 40, 80)), seeds=10,
+                       note="d = 20: N in {10, 20, 40, 80} x 10 runs, the S6 layer only")
+# cpu: the S6 layer has converged by step ~200 at every N, so 2000 steps (for the baselines);
+# softmax attention (the costly baseline) trains on the first 1000 of the 3000 prompts.
 CTX_CPU = Preset(base=dict(CTX_BASE, steps=2000, n_train_attn=1000),
                  cells=tuple(dict(N=n) for n in (4, 10, 20, 40, 50, 80)), seeds=5,
                  note="the 6 values of N whose L* the paper lists for d = 4 (one compiled program each) x 5 runs; "
                       "softmax attention on 1000 of the 3000 training prompts")
 CTX_SMOKE = Preset(
-    base=dict(CTX_BASE, d_h=16, n_train=500, n_test=2000, n_probe=100, steps=100, log_every=50, lr=1e-3),
+    base=dict(CTX_BASE, d_h=16, n_train=500, n_test=2000, n_probe=100, steps=100, log_every=50),
     cells=(dict(N=4), dict(N=10)), seeds=2, note="seconds; checks the plumbing, not the science",
     untested={"*": "100 steps, 2000 test prompts: not converged, s.e. too large"},
 )
@@ -548,29 +772,39 @@ def _per_n(df: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("N")
 
 
+def _rows_within(cid: str, statement: str, rows: pd.DataFrame) -> Claim:
+    """Every N of ``rows`` (of ``_per_n``) within 5% of L*, with the test-set s.e. < 1% of L*."""
+    worst = rows.loc[rows["rel"].abs().idxmax()]
+    se_ok = bool((rows["test_se"] < 0.01 * rows["l_star"]).all())
+    meas = "; ".join(f"N={int(r.N)}: {r.test_loss:.4f} vs {r.l_star:.4f} ({100 * r.rel:+.1f}%)"
+                     for r in rows.itertuples())
+    return Claim(cid, statement, "L*(N) = (d/2)(1 - beta_3^2/beta_1)", meas + f"; worst N = {int(worst.N)}",
+                 "|rel. error| <= 5% at every N, test-set s.e. < 1% of L*",
+                 bool((rows["rel"].abs() <= 0.05).all() and se_ok))
+
+
 def context_claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
     d = resolved.base.d
     big_n = 2 * (d + 1)
     s_loss = f"the trained layer's test loss is within 5% of L* for every N >= 2(d+1) = {big_n}"
+    s_small = f"the trained layer's test loss is within 5% of L* also for N < 2(d+1) = {big_n}"
     s_bound = "the measured loss stays below the bound 3d(d+1)/(2N) at every N"
     big_cells, lost_big = _lost(df, resolved, lambda lab, cfg: cfg.N >= big_n)
+    small_cells, lost_small = _lost(df, resolved, lambda lab, cfg: cfg.N < big_n)
     _, lost = _lost(df, resolved)
+    per = _per_n(df) if len(df) else None
     if not big_cells:
-        return [Claim("loss-vs-N", s_loss, "L*(N)", "no cell with N >= 2(d+1)", "", None,
-                      "the grid has no large-N cell")]
-    if lost_big:
+        out = [Claim("loss-vs-N", s_loss, "L*(N)", "no cell with N >= 2(d+1)", "", None,
+                     "the grid has no large-N cell")]
+    elif lost_big:
         out = [Claim.missing("loss-vs-N", s_loss, _why_lost(lost_big))]
     else:
-        per = _per_n(df)
-        big = per[per["N"] >= big_n]
-        worst = big.loc[big["rel"].abs().idxmax()]
-        se_ok = bool((big["test_se"] < 0.01 * big["l_star"]).all())
-        meas = "; ".join(f"N={int(r.N)}: {r.test_loss:.4f} vs {r.l_star:.4f} ({100 * r.rel:+.1f}%)"
-                         for r in big.itertuples())
-        out = [Claim(
-            "loss-vs-N", s_loss, "L*(N) = (d/2)(1 - beta_3^2/beta_1)", meas + f"; worst N = {int(worst.N)}",
-            "|rel. error| <= 5% at every N, test-set s.e. < 1% of L*",
-            bool((big["rel"].abs() <= 0.05).all() and se_ok))]
+        out = [_rows_within("loss-vs-N", s_loss, per[per["N"] >= big_n])]
+    if small_cells:
+        out.append(Claim.missing("loss-small-N", s_small, _why_lost(lost_small)) if lost_small
+                   else _rows_within("loss-small-N", s_small, per[per["N"] < big_n]))
+    if not big_cells:
+        return out
     if lost:
         return out + [Claim.missing("below-bound", s_bound, _why_lost(lost))]
     bound = theory.loss_bound(d, per["N"].to_numpy())
@@ -642,9 +876,10 @@ CONTEXT = Experiment(
     summary="Fig. 1c/2c: test loss against N with L*, the bound 3d(d+1)/(2N) and attention/LS baselines",
     config=Config,
     problem=PROBLEM,
-    presets={"smoke": CTX_SMOKE, "cpu": CTX_CPU, "paper": CTX_PAPER},
-    claims=context_claims,
-    figures=context_figures,
+    presets={"smoke": CTX_SMOKE, "cpu": CTX_CPU, "paper": CTX_PAPER, "paper-d10": CTX_PAPER_D10,
+             "paper-d20": CTX_PAPER_D20},
+    claims=claims_per("d", context_claims),
+    figures=figures_per("d", context_figures),
 )
 
 
@@ -653,21 +888,23 @@ CONTEXT = Experiment(
 
 # The paper's Table 4 (w_Delta trainable from a random init, |w_Delta| 0.89 -> 0.18) and its
 # appendix ablations: orthogonal init of W_B, W_C, small d_h in 6..20 at d = 4, N = 30.
-# Orthogonal init keeps the N(0,1) column norms (init_scale = sqrt(d_h)) so eta = 2e-4 applies;
-# small d_h use eta = 0.036 / d_h (the curvature scales with |W|^2 ~ d_h), 3000 steps.
+# Orthogonal init keeps the N(0,1) column norms (init_scale = sqrt(d_h)). Every cell takes the
+# curvature step (it adapts to d_h: lambda_max ~ |W|^2 ~ d_h); trainable w_Delta has no exact
+# training optimum to stop at, so its cell runs a fixed 3000 steps.
 ABL_BASE = dict(TRAIN_BASE, n_test=20000, log_every=100)
 ABL_CELLS = (
-    dict(label="w_delta", train_delta=True, n_train=1000, n_test=5000, n_probe=500, lr_delta=1e-3, w_delta_std=0.4),
+    dict(label="w_delta", train_delta=True, n_train=1000, n_test=5000, n_probe=500, lr_delta=1e-3, w_delta_std=0.4,
+         steps=3000),
     dict(label="orthogonal", init="orthogonal", init_scale=float(np.sqrt(80.0))),
-    *(dict(label=f"d_h={h}", d_h=h, N=30, lr=0.036 / h) for h in (6, 10, 15, 20)),
+    *(dict(label=f"d_h={h}", d_h=h, N=30) for h in (6, 10, 15, 20)),
 )
 ABL_PAPER = Preset(base=ABL_BASE, cells=ABL_CELLS, seeds=10, note="the three ablations, 10 runs each")
 ABL_CPU = Preset(base=ABL_BASE, cells=ABL_CELLS, seeds=4, note="the three ablations, 4 runs each")
 ABL_SMOKE = Preset(
-    base=dict(ABL_BASE, d_h=16, N=10, n_train=300, n_test=1000, n_probe=100, steps=100, log_every=50, lr=1e-3),
-    cells=(dict(label="w_delta", train_delta=True, n_test=1000, n_probe=100),
+    base=dict(ABL_BASE, d_h=16, N=10, n_train=300, n_test=1000, n_probe=100, steps=100, log_every=50),
+    cells=(dict(label="w_delta", train_delta=True, n_test=1000, n_probe=100, steps=100),
            dict(label="orthogonal", init="orthogonal", init_scale=4.0),
-           dict(label="d_h=6", d_h=6, N=10, lr=0.006)),
+           dict(label="d_h=6", d_h=6, N=10)),
     seeds=2, note="seconds; checks the plumbing, not the science",
     untested={"*": "100 steps: not converged"},
 )
