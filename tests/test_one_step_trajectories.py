@@ -57,7 +57,7 @@ def test_same_tangent_kernel_different_neuron_steps():
 
 
 def test_tiny_run_mean_field_moves_ntk_stays(tmp_path):
-    base = dict(d=12, n_test=200, n_show=20, steps=1500, log_every=10)
+    base = dict(d=12, n_test=200, n_show=20, eta=0.5, steps=1500, log_every=10)
     exp = dataclasses.replace(tr.EXPERIMENT, presets={"tiny": tl.Preset(base, tr.SCALINGS, seeds=1)})
     run = tl.run(exp, "tiny", out=tmp_path / "run")
     runs = tr.run_table(run.results).set_index("scaling")
@@ -68,4 +68,7 @@ def test_tiny_run_mean_field_moves_ntk_stays(tmp_path):
     proj = np.asarray(run.results["proj"].iloc[0])
     assert proj.size == 2 * 20
     assert {"trajectories", "movement"} <= set(run.figures)
-    assert tl.check(run.dir).ok
+    # T4's threshold (3 x the initial plane cosine sqrt(pi / 2d)) exceeds 1 at d = 12: not asserted here
+    verdicts = {c.id.split(" ")[0]: c.holds for c in run.claims if not c.id.startswith("T4")}
+    assert verdicts == {"T1-fits": True, "T2-mean-field-moves": True, "T3-ntk-lazy": True, "T5-generalises": True}
+    assert not tl.check(run.dir).diverged
