@@ -271,6 +271,11 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
     return out
 
 
+def _se(values: pd.Series) -> float:
+    """Standard error of the mean over runs (0 for a single run)."""
+    return float(values.std() / math.sqrt(len(values))) if len(values) > 1 else 0.0
+
+
 def _near_peak(psi1: float, setting: dict) -> bool:
     """Within a factor 2 of the interpolation peak n = N with a small ridge (lambda <= 1e-4), where
     the spec saw the GE model off by up to 13% and the risk non-monotone in eta (Fig. 3(a))."""
@@ -314,29 +319,32 @@ def _psi1_claims(setting: dict, g: pd.DataFrame, resolved) -> list[tl.Claim]:
     for lab, sub in small.items():
         for psi, s in sub.groupby("psi1"):
             r0, r1 = ge_prediction(_resolved_cfg(resolved, s.iloc[0]))
-            ge_err.append((lab, psi, s["risk"].mean(), r1))
+            ge_err.append((lab, psi, s["risk"].mean(), r1, _se(s["risk"])))
             below.append(s["risk"].mean() < floor)
         if lab == sorted(small)[0]:
             for psi, s in sub.groupby("psi1"):
                 r0, _ = ge_prediction(_resolved_cfg(resolved, s.iloc[0]))
-                ge_err.append(("RF", psi, s["rf_risk"].mean(), r0))
+                ge_err.append(("RF", psi, s["rf_risk"].mean(), r0, _se(s["rf_risk"])))
     if ge_err:
         lam = setting["lam"]
-        tols = [_ge_tolerance(psi, setting) for _, psi, _, _ in ge_err]
-        rel = [abs(m - p) / p for _, _, m, p in ge_err]
-        excess = [r / t for r, t in zip(rel, tols)]
+        tols = [_ge_tolerance(psi, setting) for _, psi, _, _, _ in ge_err]
+        rel = [abs(m - p) / p for _, _, m, p, _ in ge_err]
+        # allowed: the relative tolerance plus 3 standard errors of the mean over runs (at psi_1 = 1 the
+        # run-to-run sd of R is ~ 15%: with 5 runs one SE exceeds 0.07 R_GE)
+        excess = [abs(m - p) / (t * p + 3 * se) for (_, _, m, p, se), t in zip(ge_err, tols)]
         worst = ge_err[int(np.argmax(excess))]
         out.append(tl.Claim(
             "A3-gaussian-equivalence" + sfx, "for eta in {0, Theta(1), N^1/4} the conjugate-kernel ridge risk equals "
             "the Gaussian-equivalent model's (Theorem 3) at every psi_1", "|R - R_GE| / R_GE <= 0.07",
             f"max {max(rel):.3f}; worst against its tolerance: {worst[0]}, psi_1 = {worst[1]:g} "
-            f"({worst[2]:.4f} vs {worst[3]:.4f})",
-            "0.07 relative (0.15 within a factor 2 of the interpolation peak psi_1 = psi_2 when lambda <= 1e-4)",
+            f"({worst[2]:.4f} +- {worst[4]:.4f} vs {worst[3]:.4f}; {max(excess):.2f} of the allowance)",
+            "0.07 R_GE + 3 SE of the mean over runs (0.15 R_GE within a factor 2 of the interpolation peak psi_1 = "
+            "psi_2 when lambda <= 1e-4)",
             bool(max(excess) <= 1), f"lambda = {lam:g}; R: mean over runs; R_GE: the GE model on an independent draw "
                                     "of (W_0, X, y); the spec measured <= 4% (13% at the peak with lambda = 1e-4)"))
         out.append(tl.Claim(
             "A4-linear-barrier" + sfx, "with eta <= N^1/4 the risk stays above the kernel lower bound mu_2*^2",
-            f">= {floor:.4f}", f"min {min(m for _, _, m, _ in ge_err):.4f}", "strict", bool(not any(below)),
+            f">= {floor:.4f}", f"min {min(m for _, _, m, _, _ in ge_err):.4f}", "strict", bool(not any(below)),
             "mean over runs per (eta, psi_1)"))
     if small:
         order = sorted(small, key=lambda lab: small[lab]["eta_total"].iloc[0])
