@@ -41,8 +41,8 @@ size; these are our choices).
   loss passes W_B, W_C, b_B, b_C through sg(x) + eta (x - sg(x)) (value x, gradient eta dL/dx)
   and the optimizer is optax.sgd(1): exactly GD with step eta.
 * Step budget: the slow direction converges at rate ~ c beta_1 s / lambda_0 per step (s the
-  factor scale it sees), so the steps needed grow like lambda_max(H_P) / beta_1 ~ d^2:
-  ~150 at d = 4, ~2000 at d = 10, ~7000-11,000 at d = 20. A run stops once its training loss
+  factor scale it sees), so the steps needed grow like lambda_max(H_P) / beta_1 ~ d^2: measured
+  (median, N = 50) 150 at d = 4, 1000 at d = 10, 5200 at d = 20 (2700-6000 for N = 10-80). A run stops once its training loss
   is within stop_gap x L* (0.5%) of the training set's exact optimum (``loss`` reports that gap;
   ``stop_below``), with ``steps`` only a cap (20,000). Runs that also train the attention
   baselines have no exact optimum to stop at and run all their steps.
@@ -561,7 +561,7 @@ def _gap_fit(steps: np.ndarray, gap: np.ndarray, l_star: float):
 # The paper's default (Figures and tables): d = 4, d_h = 80, N = 50, train on 3000 prompts,
 # 10 runs; our training setting (module docstring): N(0,1) init, GD with the curvature step
 # eta = 1.5 / lambda_max(Gauss-Newton at init) until the training loss is within 0.5% of L* of
-# the training set's optimum (~150 steps at d = 4, ~7000-11000 at d = 20), at most 20,000 steps;
+# the training set's optimum (median ~150 steps at d = 4, ~5200 at d = 20), at most 20,000 steps;
 # log every 10 steps so that the exponential phase at d = 4 has enough points. The test set is
 # 40,000 fresh prompts per run (the paper's 1000 would give a standard error of ~6% of L*; the
 # claim needs < 1%). n_train = 0: 100 (d+1)(d+2) prompts, 3000 at d = 4 (the paper's).
@@ -728,7 +728,7 @@ TRAIN = Experiment(
 # The paper's Fig. 1c / 2c: test loss against N = 4..80, 10 runs each, d = 4, d_h = 80, with
 # the bound 3d(d+1)/(2N) and L*. The attention baselines train on the same 3000 prompts; with
 # them a run has a fixed step budget (no early stop): 3000 steps, enough at d = 4 (the S6 layer
-# converges in ~150, the baselines in ~1000) and d = 10 (~3000); d = 20 needs ~10,000.
+# converges in ~150-500 steps) and d = 10 (~500-1400); d = 20 needs ~3000-7000 (--set steps=...).
 CTX_BASE = dict(TRAIN_BASE, steps=3000, log_every=500, baselines=True, n_probe=1000)
 CTX_PAPER = Preset(base=CTX_BASE, cells=tuple(dict(N=n) for n in (4, 6, 8, 10, 15, 20, 30, 40, 50, 60, 70, 80)),
                    seeds=10, note="N = 4..80 (12 values) x 10 runs, with 40,000 test prompts per run")
@@ -741,7 +741,7 @@ CTX_PAPER_D10 = Preset(base=dict(TABLE_BASE, d=10), cells=tuple(dict(N=n) for n 
                        note="d = 10: N in {5, 10, 20, 50, 80} x 10 runs, the S6 layer only")
 CTX_PAPER_D20 = Preset(base=dict(TABLE_BASE, d=20), cells=tuple(dict(N=n) for n in (10, 20, 40, 80)), seeds=10,
                        note="d = 20: N in {10, 20, 40, 80} x 10 runs, the S6 layer only")
-# cpu: the S6 layer has converged by step ~200 at every N, so 2000 steps (for the baselines);
+# cpu: the S6 layer has converged by step ~500 at every N, so 2000 steps (for the baselines);
 # softmax attention (the costly baseline) trains on the first 1000 of the 3000 prompts.
 CTX_CPU = Preset(base=dict(CTX_BASE, steps=2000, n_train_attn=1000),
                  cells=tuple(dict(N=n) for n in (4, 10, 20, 40, 50, 80)), seeds=5,
