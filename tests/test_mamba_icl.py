@@ -117,6 +117,18 @@ def test_bad_step_rule_is_a_one_line_error_naming_the_field(field, value):
                      "--out", "/nonexistent"]) == 2
 
 
+def test_training_set_size_and_stop_rule():
+    """n_train = 0: 100 (d+1)(d+2) prompts (the paper's 3000 at d = 4); a run stops at stop_gap x L*
+    above the training optimum only where that optimum exists (fixed set, frozen Delta, no baselines)."""
+    assert paper.n_train_of(paper.Config(d=4)) == 3000
+    assert paper.n_train_of(paper.Config(d=20)) == 46200
+    assert paper.n_train_of(paper.Config(d=20, n_train=500)) == 500
+    cfg = paper.Config(d=4, N=50)
+    assert float(paper.stop_below(cfg)) == pytest.approx(cfg.stop_gap * float(theory.limit_loss(4, 50)))
+    for over in (dict(baselines=True), dict(train_delta=True), dict(fresh_prompts=True), dict(stop_gap=0.0)):
+        assert float(paper.stop_below(dataclasses.replace(cfg, **over))) == -np.inf
+
+
 def _flat_gn_and_hessian(layer, q, m):
     """Dense (Gauss-Newton (1/n) J^T J, Hessian of the loss at zero residual) over the flattened
     (W_B, W_C, b_B, b_C); labels = the layer's own predictions, so the Hessian equals the GN matrix."""
