@@ -21,7 +21,10 @@ def test_transformer_smoke_end_to_end(tmp_path):
     risk = stack(rows, "risk_tf")[0]
     assert np.all(np.isfinite(risk)) and risk[-1] < 1.0  # better than predicting 0 at N* = 128
     assert stack(rows, "align").mean() > rows["align0"].iloc[0]  # Stage I moved the features towards S
-    assert {c.id.split("@")[0] for c in run.claims} >= {"A1", "A4", "A5"}
+    assert {c.id.split("@")[0] for c in run.claims} >= {"A1", "A4", "A5", "A6"}
+    net = stack(rows, "risk_mlp")[0]  # the prompt-trained net at N* = 32, 64, 128 on the same prompts
+    assert net.shape == (3,) and np.all(np.isfinite(net)) and net[-1] < 1.0
+    assert np.all(stack(rows, "mlp_step")[0] <= rows["mlp_steps"].iloc[0])
     assert set(run.figures) == {"icl_risk", "features"}
 
 

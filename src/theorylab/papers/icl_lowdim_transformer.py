@@ -17,12 +17,15 @@ lax.scan over chunks of fresh prompts); the engine's single step is a no-op (ste
 
 The pretrained model is then tested at several test-prompt lengths N*, next to kernel ridge on
 the same test prompts, on the raw inputs (polynomial kernel, degree krr_degree, oracle penalty)
-and on the intrinsic features P_S x. The paper's headline (Theorem 1): the ICL risk at N*
+and on the intrinsic features P_S x, and next to a two-layer ReLU net trained by Adam on each test
+prompt alone (models/prompt_mlp.py: width 256, 500 full-batch steps, the iterate with the lowest
+error on 20 % of the prompt held out; the paper's Fig. 1 draws it). The paper's headline (Theorem 1): the ICL risk at N*
 depends on r and the link, not on d, while prompt-only kernel methods need N* ~ d^Q.
 
 Observables (all computed in setup, repeated at both log points): risk_tf [P] (MSE against
 f*(x_q), relative to Var f*), abs_tf [P] (E|f - y| - tau, the paper's eq. (2.1)), risk_krr_raw
-and risk_krr_s [P_krr] (best penalty), align [m] (|P_S w_j| / |w_j| after Stage I), align0
+and risk_krr_s [P_krr] (best penalty), risk_mlp and mlp_step [P_mlp] (the prompt-trained net's risk
+and the median early-stopping step), align [m] (|P_S w_j| / |w_j| after Stage I), align0
 (median at init), the Lemma-21 check (lemma_cos [m], lemma_ratio [m], lemma_pred [m],
 lemma_off [m]: cosine and norm ratio of the measured first gradient to the closed form, and its
 off-S / in-S norm), ridge_val [L].
@@ -43,7 +46,7 @@ import theorylab as tl
 from theorylab.analysis import absent_cells, final_rows, mean_sd, stack
 from theorylab.data import icl_single_index as dsi
 from theorylab.models import mlp_attention as mlpa
-from theorylab.models import prompt_krr
+from theorylab.models import prompt_krr, prompt_mlp
 from theorylab.optim.two_stage import correlational_gradient, normalise_rows, ridge_dual
 from theorylab.plots.style import paper_style, subplots
 from theorylab.theory import icl_lowdim as theory
@@ -97,6 +100,13 @@ class Config:
     krr_max: int = tl.param(512, "kernel ridge baselines at N* <= krr_max (0: none)", static=True, lo=0)
     krr_prompts: int = tl.param(100, "test prompts the kernel baselines use (the first ones)", static=True, lo=25)
     krr_degree: int = tl.param(4, "degree p of the kernel (1 + <x, x'>/dim)^p", static=True, lo=1)
+    mlp_max: int = tl.param(512, "prompt-trained two-layer net at N* <= mlp_max (0: none)", static=True, lo=0)
+    mlp_prompts: int = tl.param(100, "test prompts the prompt-trained net uses (the first ones)", static=True, lo=25)
+    mlp_width: int = tl.param(256, "prompt-trained net: width", static=True, lo=1)
+    mlp_steps: int = tl.param(500, "prompt-trained net: full-batch Adam steps", static=True, lo=1)
+    mlp_lr: float = tl.param(1e-3, "prompt-trained net: Adam learning rate", lo=0.0, lo_open=True)
+    mlp_holdout: float = tl.param(0.2, "prompt-trained net: share of the prompt held out for early stopping",
+                                  static=True, lo=0.0, lo_open=True)
     cg_iters: int = tl.param(256, "CG iterations of every ridge solve", static=True, lo=1)
     steps: int = tl.param(1, "engine steps: both stages are closed forms in setup", static=True, choices=(1,))
     log_every: int = tl.param(1, "log interval", static=True, choices=(1,))
@@ -113,6 +123,12 @@ class Config:
             raise tl.ConfigError(f"Config.r = {self.r} must be <= d = {self.d}")
         if self.n_test % 25 or self.krr_prompts % 25 or self.krr_prompts > self.n_test:
             raise tl.ConfigError("Config.n_test and krr_prompts must be multiples of 25 with krr_prompts <= n_test")
+        if self.mlp_prompts % 25 or self.mlp_prompts > self.n_test:
+            raise tl.ConfigError(f"Config.mlp_prompts = {self.mlp_prompts} must be a multiple of 25 and <= n_test")
+        if self.mlp_holdout >= 1:
+            raise tl.ConfigError(f"Config.mlp_holdout = {self.mlp_holdout} must be in (0, 1)")
+        if self.mlp_max and self.n_star_min < 2:
+            raise tl.ConfigError("Config.n_star_min must be >= 2 for the prompt-trained net (it holds examples out)")
         if self.t2 % 100 or self.n_val % 50:
             raise tl.ConfigError(f"Config.t2 = {self.t2} must be a multiple of 100 and n_val = {self.n_val} of 50")
 
@@ -131,6 +147,10 @@ def n_stars(cfg) -> tuple[int, ...]:
 
 def krr_stars(cfg) -> tuple[int, ...]:
     return tuple(n for n in n_stars(cfg) if n <= cfg.krr_max)
+
+
+def mlp_stars(cfg) -> tuple[int, ...]:
+    return tuple(n for n in n_stars(cfg) if n <= cfg.mlp_max)
 
 
 # ---------------------------------------------------------------------------------------
@@ -213,6 +233,15 @@ def setup(key, cfg):
             out.append(jnp.min(jnp.mean((pk - fq[:n_k]) ** 2, axis=-1)) / var_f)
     obs["risk_krr_raw"] = jnp.stack(raw) if raw else jnp.zeros((0,))
     obs["risk_krr_s"] = jnp.stack(intr) if intr else jnp.zeros((0,))
+    # the prompt-trained two-layer net (arXiv:2411.02544, Fig. 1) on the first mlp_prompts test prompts
+    n_m, mlp, steps = cfg.mlp_prompts, [], []
+    for n in mlp_stars(cfg):
+        pm, st = prompt_mlp.predict(jax.random.fold_in(ks[8], n), x[:n_m, :n], y[:n_m, :n], xq[:n_m], cfg.mlp_width,
+                                    cfg.mlp_lr, cfg.mlp_steps, cfg.mlp_holdout)
+        mlp.append(jnp.mean((pm - fq[:n_m]) ** 2) / var_f)
+        steps.append(jnp.median(st))
+    obs["risk_mlp"] = jnp.stack(mlp) if mlp else jnp.zeros((0,))
+    obs["mlp_step"] = jnp.stack(steps) if steps else jnp.zeros((0,))
     return {"gamma": gamma}, obs
 
 
@@ -257,7 +286,27 @@ STATEMENTS = {
     "A3": "ICL risk does not depend on d; raw-input kernel ridge degrades with d",
     "A4": "the pretrained model beats prompt-only kernel ridge at large d",
     "A5": "the ICL risk falls with N* (log-log slope over N* in [32, 256])",
+    "A6": "the pretrained model needs fewer in-context examples than a two-layer net trained on the prompt alone",
 }
+MLP_LEVEL = 0.25  # A6: risk level (MSE / Var f*) at which the sample sizes are compared
+MLP_FACTOR = 2.0  # A6: the net needs >= this many times the pretrained model's N* (one doubling)
+
+
+def n_at_level(ns, vals, level: float) -> float:
+    """The smallest N at which a risk curve [P] over ns [P] first reaches ``level`` (log-log
+    interpolation between the bracketing points; ns[0] if it starts below; inf if never)."""
+    ns, vals = np.asarray(ns, float), np.asarray(vals, float)
+    below = np.flatnonzero(np.isfinite(vals) & (vals <= level))
+    if not below.size:
+        return math.inf
+    i = int(below[0])
+    if i == 0:
+        return float(ns[0])
+    lo, hi = vals[i - 1], vals[i]
+    if not (np.isfinite(lo) and lo > 0 and hi > 0):
+        return float(ns[i])
+    t = (math.log(lo) - math.log(level)) / (math.log(lo) - math.log(hi))
+    return float(math.exp(math.log(ns[i - 1]) + t * (math.log(ns[i]) - math.log(ns[i - 1]))))
 
 
 def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
@@ -323,6 +372,26 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
         s = _slope(stars[sel], curve(g, "risk_tf")[0][sel])
         out.append(tl.Claim.in_range(f"A5@d={d}", STATEMENTS["A5"], s, -np.inf, -0.5,
                                      predicted="slope <= -0.5"))
+    mst = np.array(mlp_stars(cfg))
+    for d, g in groups.items():
+        if len(mst) < 2:
+            out.append(tl.Claim(f"A6@d={d}", STATEMENTS["A6"], "", "", "", None, "needs the net at >= 2 values of N*"))
+            continue
+        tf, nn = curve(g, "risk_tf")[0], curve(g, "risk_mlp")[0]
+        n_tf, n_nn = n_at_level(stars, tf, MLP_LEVEL), n_at_level(mst, nn, MLP_LEVEL)
+        # the net's N* is only known up to mlp_max: a net that never reaches the level counts as > mlp_max
+        n_nn_lo = n_nn if math.isfinite(n_nn) else float(2 * mst[-1])
+        ok = bool(math.isfinite(n_tf) and n_nn_lo >= MLP_FACTOR * n_tf)
+        pairs = ", ".join(f"{n}: {a:.3g}/{b:.3g}" for n, a, b in zip(mst, tf[np.isin(stars, mst)], nn))
+        nn_txt = f"{n_nn:.0f}" if math.isfinite(n_nn) else f"> {mst[-1]} (not reached)"
+        out.append(tl.Claim(f"A6@d={d}", STATEMENTS["A6"] + f" [risk level {MLP_LEVEL}]",
+                            f"N*_net({MLP_LEVEL}) >= {MLP_FACTOR:g} N*_TF({MLP_LEVEL})",
+                            f"N*_TF = {n_tf:.0f}, N*_net = {nn_txt}; risk TF/net at N* = {pairs}",
+                            f">= {MLP_FACTOR:g}x", ok,
+                            f"net: width {g['mlp_width'].iloc[0]}, Adam {g['mlp_lr'].iloc[0]:g}, "
+                            f"{g['mlp_steps'].iloc[0]} steps, early stop on {g['mlp_holdout'].iloc[0]:.0%} of the "
+                            f"prompt, {g['mlp_prompts'].iloc[0]} prompts; median chosen step "
+                            + ", ".join(f"{v:.0f}" for v in curve(g, "mlp_step")[0])))
     return out
 
 
@@ -342,6 +411,9 @@ def figures(df: pd.DataFrame, resolved) -> dict:
             (ln,) = ax[0].plot(stars, m, "o-", color=col, label=f"pretrained TF, d={d} ({len(g)} seeds, ±1 sd)")
             if len(g) > 1:
                 ax[0].fill_between(stars, np.maximum(m - s, m / 5), m + s, color=ln.get_color(), alpha=0.2, lw=0)
+            if len(mlp_stars(cfg)):
+                ax[0].plot(mlp_stars(cfg), curve(g, "risk_mlp")[0], "D-", color=ln.get_color(), ms=4, lw=0.9,
+                           mfc="none", label=f"2-layer ReLU net trained on the prompt, d={d}")
             if len(kst):
                 ax[0].plot(kst, curve(g, "risk_krr_raw")[0], "s--", color=ln.get_color(), ms=4,
                            label=f"KRR raw x, poly-{cfg.krr_degree}, d={d}")
@@ -396,7 +468,7 @@ def _stage1(t1: int, n1: int, chunk: int = 50) -> dict:
 
 SMOKE = tl.Preset(
     base=dict(d=8, r=2, m=100, t2=300, n2=64, n_val=50, n_test=50, krr_prompts=25, n_star_min=32, n_star_max=128,
-              krr_max=128, cg_iters=128, **_stage1(2000, 100)),
+              krr_max=128, mlp_max=128, mlp_prompts=25, mlp_steps=100, cg_iters=128, **_stage1(2000, 100)),
     seeds=1, note="d = 8, m = 100, T_1 = 2000: seconds", untested={"*": "smoke sizes"})
 CPU = tl.Preset(
     base=dict(r=2, m=400, t2=2000, n2=256, link="h2", tau=0.0, cg_iters=128),
@@ -405,9 +477,11 @@ CPU = tl.Preset(
     seeds=1,
     note="He_2/sqrt2, r = 2, m = 400, T_2 = 2000, N_2 = 256; d = 16: T_1 N_1 = 4e6, d = 32: 1.5e7 (pretraining "
          "grows ~4x per doubling of d); 200 test prompts, KRR on 100; one seed (the spec's prototype setting); "
-         "Lemma 21 (A1) is checked at d = 16")
+         "Lemma 21 (A1) is checked at d = 16; the prompt-trained two-layer net (A6) on the first 100 test prompts at "
+         "N* <= 512 (~25 % of the run's CPU time)")
 PAPER = tl.Preset(
-    base=dict(r=2, m=8000, t2=3000, n2=512, link="h2", tau=0.0, n_test=1000, krr_prompts=200, cg_iters=512),
+    base=dict(r=2, m=8000, t2=3000, n2=512, link="h2", tau=0.0, n_test=1000, krr_prompts=200, mlp_prompts=200,
+              cg_iters=512),
     cells=(dict(label="d=32 (Fig. 3)", d=32, **_stage1(100_000, 10_000, chunk=2)),
            dict(label="d=16", d=16, **_stage1(100_000, 10_000, chunk=2))),
     seeds=3,
