@@ -7,6 +7,7 @@ Paper: "Towards understanding the benefit of label noise GD in the low-SNR regim
 
 import dataclasses
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -80,8 +81,6 @@ def test_a_run_padded_into_a_bucket_equals_the_run_at_its_own_size(name, tmp_pat
 
 
 def test_padded_basis_keeps_the_own_block_and_zero_coefficients_for_padding():
-    import jax
-
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
     d, n, b = 40, 5, 9
     mu = jnp.zeros(d).at[0].set(2.0)
