@@ -178,11 +178,12 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
         ratio = m_mf / m_ntk if m_ntk > 0 else float("inf")
         out.append(tl.Claim(
             "T3-ntk-lazy" + sfx, "NTK neurons barely move: the mean projected displacement under NTK scaling is a "
-            "factor >= 5 below the mean-field one (lazy training; it shrinks like 1/sqrt(N))",
+            "factor >= 5 below the mean-field one (lazy training; it shrinks as N grows)",
             "mean-field / NTK >= 5", f"{ratio:.1f} (NTK median {m_ntk:.4f}; runs "
             + ", ".join(f"{v:.4f}" for v in ntk["proj_move"]) + ")", ">= 5", bool(ratio >= 5),
             f"N = {width}; full displacement mean_j |w_j(T) - w_j(0)|: mean-field {mf['move'].median():.3f}, "
-            f"NTK {ntk['move'].median():.4f}"))
+            f"NTK {ntk['move'].median():.4f}; measured NTK projected displacement 0.057 at N = 640, 0.034 at "
+            "N = 1280 (d = 64, 128)"))
         a_mf, a_ntk = float(mf["alignment"].median()), float(ntk["alignment"].median())
         init = math.sqrt(math.pi / (2 * d))  # E |U^T w| / |w| for a uniformly random direction, large d
         out.append(tl.Claim(
