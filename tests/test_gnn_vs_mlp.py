@@ -94,6 +94,9 @@ def test_threshold_interpolation():
     assert G.threshold(mus, np.array([0.5, 0.5, 1.0, 1.0])) == pytest.approx(4.0 * 2 ** 0.5)
     assert math.isnan(G.threshold(mus, np.full(4, 0.5)))
     assert G.threshold(mus, np.ones(4)) == 2.0
+    at_level = 0.7499999761581421  # a float32 seed mean of 0.75 (paper run, D = 1) reaches the level
+    assert G.threshold(mus, np.array([0.5, 0.5, 0.5, at_level])) == pytest.approx(16.0)
+    assert math.isnan(G.threshold(mus, np.array([0.5, 0.5, 0.5, 0.7495])))
 
 
 def test_loss_ignores_unlabelled_rows_and_bad_configs_are_one_line_errors():

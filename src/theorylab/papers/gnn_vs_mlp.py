@@ -146,10 +146,11 @@ ACC_LEVEL = 0.75
 
 def threshold(mus: np.ndarray, acc: np.ndarray, level: float = ACC_LEVEL) -> float:
     """|mu|* where the accuracy curve acc(|mu|) first reaches ``level`` (log-linear interpolation
-    in |mu|); nan if it never does, mus[0] if it starts above."""
+    in |mu|); nan if it never does, mus[0] if it starts above. A seed mean equal to the level up
+    to rounding (0.75 from five accuracies in steps of 1/n_test) reaches it."""
     order = np.argsort(mus)
     mus, acc = np.asarray(mus, float)[order], np.asarray(acc, float)[order]
-    hit = np.flatnonzero(acc >= level)
+    hit = np.flatnonzero(acc >= level - 1e-6)  # float32 accuracies: 0.75 is stored as 0.74999998
     if not len(hit):
         return math.nan
     i = hit[0]
@@ -409,9 +410,12 @@ CPU = Preset(
 PAPER = Preset(
     base=dict(BASE, d=2000, m=20, steps=1000, log_every=50, n_graph=1000, n_max=100, n=20),
     cells=_cells(ns=(10, 20, 40, 70, 100), mus=(3, 4, 6, 8, 11, 16, 22, 30), D=8.0,
-                 deg_mus=(3, 3.5, 4.2, 5, 6, 7.5, 9, 11, 13.5), mlp_mus=(8, 9, 11, 13.5, 16, 20, 25),
+                 deg_mus=(3, 3.5, 4.2, 5, 6, 7.5, 9, 11, 13.5, 16.5, 20), mlp_mus=(8, 9, 11, 13.5, 16, 20, 25),
                  degrees=(1, 2, 4, 8, 16, 32), n_deg=20),
     seeds=5,
+    # deg_mus reach 20: in the first paper run (2026-12-01) the D = 1 GCN reached test accuracy
+    # 0.750 at the grid's last |mu| = 13.5 (a hair below the 0.75 level in floating point, which
+    # left its threshold undefined; threshold() now allows the rounding): a wider grid places it
     note="toolkit default (sizes not published): d = 2000, m = 20, T = 1000, N = 1000, 5 seeds; "
          "q = 4 by --set q=4")
 SMOKE = Preset(
