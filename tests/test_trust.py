@@ -71,7 +71,7 @@ def test_every_run_diverged_fails_check_on_a_shipped_experiment(tmp_path, capsys
     """mamba-icl at d = 20, a dimension of the paper, with a step size far too large: every run
     diverges; the claim has no large-N cell. Before, check printed "1/1 claims do not fail"."""
     d = tmp_path / "m"
-    argv = ["run", "mamba-icl/context-length", "--preset", "smoke", "--set", "d=20", "--set", "lr=0.05",
+    argv = ["run", "mamba-icl/context-length", "--preset", "smoke", "--set", "d=20", "--set", "step_rule=fixed", "--set", "lr=0.05",
             "--set", "baselines=false", "--out", str(d)]
     assert cli.main(argv) == 0
     s = json.loads((d / "summary.json").read_text())
