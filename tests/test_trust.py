@@ -71,8 +71,8 @@ def test_every_run_diverged_fails_check_on_a_shipped_experiment(tmp_path, capsys
     """mamba-icl at d = 20, a dimension of the paper, with a step size far too large: every run
     diverges; the claim has no large-N cell. Before, check printed "1/1 claims do not fail"."""
     d = tmp_path / "m"
-    argv = ["run", "mamba-icl/context-length", "--preset", "smoke", "--set", "d=20", "--set", "step_rule=fixed", "--set", "lr=0.05",
-            "--set", "baselines=false", "--out", str(d)]
+    argv = ["run", "mamba-icl/context-length", "--preset", "smoke", "--set", "d=20", "--set", "step_rule=fixed",
+            "--set", "lr=0.05", "--set", "baselines=false", "--out", str(d)]
     assert cli.main(argv) == 0
     s = json.loads((d / "summary.json").read_text())
     assert sum(s["diverged"].values()) == 4 and not s["ok"]
