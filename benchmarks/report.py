@@ -96,9 +96,10 @@ def render(results: dict) -> str:
             f"(plain). Baseline: {b['baseline_gflops_per_s']:.0f} GFLOP/s on its literal FLOPs.",
             "",
         ]
+        gemm = b.get("measured", {}).get("gemm_gflops", g["gflops"])  # the GEMM rate of the row's own machine
         for arm, a in b["arms"].items():
-            pct = 100 * a["executed_gflops_per_s"] / g["gflops"]
-            eff = 100 * a["model_gflops_per_s"] / g["gflops"]
+            pct = 100 * a["executed_gflops_per_s"] / gemm
+            eff = 100 * a["model_gflops_per_s"] / gemm
             lines.append(f"- {arm}: executes {a['executed_gflops_per_s']:.0f} GFLOP/s = **{pct:.0f}% of the "
                          f"measured GEMM rate**" + ("" if arm != "theorylab" else
                          f"; counted in FLOPs of the plain form, the same runs go at {a['model_gflops_per_s']:.0f} "
@@ -110,7 +111,9 @@ def render(results: dict) -> str:
     if e2e:
         lines += _e2e_table(e2e, results["benchmarks"])
     when = [f"{b.get('name', b.get('bench'))}: {b['measured']['date']}, commit {b['measured']['commit']}, load "
-            f"{b['measured']['load_avg']:.1f}" for b in results["benchmarks"] if "measured" in b]
+            f"{b['measured']['load_avg']:.1f}" + (f", {b['measured']['cpu']} (GEMM {b['measured']['gemm_gflops']:.0f} "
+                                                  f"GFLOP/s)" if "cpu" in b['measured'] else "")
+            for b in results["benchmarks"] if "measured" in b]
     if when:
         lines += ["Rows run one at a time (`make bench ONLY=...`) keep their own date, commit and load: "
                   + "; ".join(when) + ".", ""]

@@ -97,7 +97,8 @@ def main(argv=None):
             os.makedirs(own, exist_ok=True)
             rows = run_one(name, args.reps, own)
             for row in rows:
-                row.update(bench=name, measured=dict(date=date, commit=machine["commit"], load_avg=os.getloadavg()[0]))
+                row.update(bench=name, measured=dict(date=date, commit=machine["commit"], load_avg=os.getloadavg()[0],
+                                                     cpu=machine["cpu"], gemm_gflops=fresh["gemm"]["gflops"]))
             fresh["benchmarks"] += rows
             print(json.dumps(rows[-1], default=float)[:400], flush=True)
     out = ROOT / "benchmarks" / "results" / "latest.json"
