@@ -14,7 +14,7 @@ import pytest
 
 import theorylab as tl
 from theorylab.engine import buckets
-from theorylab.models import cnn
+from theorylab.models import cnn, decomposition
 from theorylab.papers import label_noise_gd as A
 
 COLS = ("train_loss", "train_acc", "test_loss", "test_acc", "gamma_max", "rho_max", "rho_over_gamma", "rho_mean")
@@ -88,11 +88,14 @@ def test_padded_basis_keeps_the_own_block_and_zero_coefficients_for_padding():
     dw = jax.random.normal(k2, (2, 3, d))
     w0 = jax.random.normal(k3, (2, 3, d))
     own = A.decomposition.basis(mu, xi[:n])
-    pad = cnn.padded_basis(mu, xi, jnp.arange(b) < n)
+    pad = decomposition.basis(mu, xi, jnp.arange(b) < n)
     g_own, r_own = A.decomposition.decompose(w0 + dw, w0, own)
     g_pad, r_pad = A.decomposition.decompose(w0 + dw, w0, pad)
     np.testing.assert_allclose(g_pad, g_own, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(r_pad[..., :n], r_own, rtol=1e-5, atol=1e-6)
     assert np.all(np.asarray(r_pad[..., n:]) == 0.0)
-    full = cnn.padded_basis(mu, xi, jnp.ones(b, bool))  # nothing padded: the plain basis
-    np.testing.assert_array_equal(full.gram_inv, A.decomposition.basis(mu, xi).gram_inv)
+    full = decomposition.basis(mu, xi, jnp.ones(b, bool))  # nothing padded: the plain basis, by hand
+    rows = np.concatenate([np.asarray(mu)[None] / float(mu @ mu), np.asarray(xi) / np.sum(np.asarray(xi) ** 2, 1)[:, None]])
+    unit = rows / np.linalg.norm(rows, axis=1)[:, None]
+    np.testing.assert_allclose(full.unit, unit, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(full.gram_inv, np.linalg.inv(unit @ unit.T), rtol=1e-3, atol=1e-4)

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from theorylab.data import signal_noise
-from theorylab.models import decomposition, linalg
+from theorylab.models import decomposition
 
 Q_CHOICES = (1, 2, 3, 4)
 SIGN = (1.0, -1.0)  # j of W[0], W[1]
@@ -65,7 +65,7 @@ def setup_runs(key: jax.Array, *, m: int, d: int, sigma0, n: int, n_test: int, m
     ``mask`` bool [n] (optional): the run's own samples when n is a bucket size shared with
     smaller runs (``engine/buckets.py``); data then also holds it. The padded samples (False)
     get zero patches and labels 0, so they enter no margin, loss or gradient, and basis rows
-    decoupled from the run's own (``padded_basis``): their rho is exactly 0 and the run's own
+    decoupled from the run's own (``decomposition.basis`` with the mask): their rho is exactly 0 and the run's own
     coefficients are those of the basis of its own n samples.
     """
     k_init, k_train, k_test = jax.random.split(key, 3)
@@ -78,19 +78,5 @@ def setup_runs(key: jax.Array, *, m: int, d: int, sigma0, n: int, n_test: int, m
         return w0, dict(data, basis=decomposition.basis(mu, xi))
     keep = mask.astype(train.x.dtype)
     return w0, dict(data, x=train.x * keep[:, None, None], y=train.y * keep, y_true=train.y_true * keep,
-                    mask=mask, basis=padded_basis(mu, xi, mask))
+                    mask=mask, basis=decomposition.basis(mu, xi, mask))
 
-
-def padded_basis(mu: jax.Array, xi: jax.Array, mask: jax.Array) -> decomposition.Basis:
-    """``decomposition.basis(mu, xi[mask])`` kept at the padded size: for mu [d], xi [n, d] and
-    mask bool [n] (True first), the rows of the masked samples have unit 0 and scale 1, and the
-    Gram matrix U U^T gets 1 on their diagonal. G is then block diagonal (the run's own block,
-    identity), so its Gauss-Jordan inverse leaves the own block as at the own size, and every
-    coefficient of a padded row is exactly 0."""
-    keep = jnp.concatenate([jnp.ones((1,), bool), mask])  # [n+1]: row 0 is mu
-    sq = jnp.where(mask, jnp.sum(xi**2, axis=1), 1.0)
-    b = jnp.concatenate([(mu / jnp.sum(mu**2))[None], jnp.where(mask[:, None], xi, 0.0) / sq[:, None]])
-    scale = jnp.where(keep, jnp.linalg.norm(b, axis=1), 1.0)
-    unit = b / scale[:, None]
-    gram = unit @ unit.T + jnp.diag((~keep).astype(unit.dtype))
-    return decomposition.Basis(unit=unit, scale=scale, gram_inv=linalg.spd_inverse(gram))

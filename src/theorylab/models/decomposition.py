@@ -37,12 +37,21 @@ class Basis(NamedTuple):
     gram_inv: jax.Array  # [n+1, n+1] G^-1, G = U U^T
 
 
-def basis(mu: jax.Array, xi: jax.Array) -> Basis:
-    """Basis of span(mu, xi_1..xi_n) for mu [d] and xi [n, d] (see the module docstring)."""
-    b = jnp.concatenate([(mu / jnp.sum(mu**2))[None], xi / jnp.sum(xi**2, axis=1, keepdims=True)])
-    scale = jnp.linalg.norm(b, axis=1)
+def basis(mu: jax.Array, xi: jax.Array, mask: jax.Array | None = None) -> Basis:
+    """Basis of span(mu, xi_1..xi_n) for mu [d] and xi [n, d] (see the module docstring).
+
+    ``mask`` bool [n] (optional; the run's own samples of a bucket, ``engine/buckets.py``): the
+    basis of the kept samples at the padded size. Masked rows get unit 0, scale 1 and a 1 on the
+    Gram diagonal, so the Gram matrix is block diagonal (the own block, identity), its inverse
+    leaves the own block as at the own size, and every coefficient of a masked row is exactly 0."""
+    if mask is None:
+        mask = jnp.ones(xi.shape[0], bool)
+    keep = jnp.concatenate([jnp.ones((1,), bool), mask])  # [n+1]: row 0 is mu
+    sq = jnp.where(mask, jnp.sum(xi**2, axis=1), 1.0)
+    b = jnp.concatenate([(mu / jnp.sum(mu**2))[None], jnp.where(mask[:, None], xi, 0.0) / sq[:, None]])
+    scale = jnp.where(keep, jnp.linalg.norm(b, axis=1), 1.0)
     unit = b / scale[:, None]
-    return Basis(unit=unit, scale=scale, gram_inv=spd_inverse(unit @ unit.T))
+    return Basis(unit=unit, scale=scale, gram_inv=spd_inverse(unit @ unit.T + jnp.diag((~keep).astype(unit.dtype))))
 
 
 def coefficients(dw: jax.Array, bs: Basis) -> jax.Array:
