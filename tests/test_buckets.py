@@ -40,10 +40,13 @@ def loss(w, data, cfg, key):
 
 
 def observe(w, data, cfg):
-    return {"loss": loss(w, data, cfg, None), "w0": w[0], "n_seen": jnp.sum(data["mask"]).astype(float)}
+    resid = (data["x"] @ w - data["y"]) * data["mask"]  # [N]: one per sample, padding last
+    return {"loss": loss(w, data, cfg, None), "w0": w[0], "n_seen": jnp.sum(data["mask"]).astype(float),
+            "resid": resid, "resid_rev": jnp.append(resid[::-1], w[0])}  # [N + 1]: padding first
 
 
-PROBLEM = tl.Problem(setup=setup, loss=loss, observe=observe, stop_below=lambda cfg: cfg.stop)
+PROBLEM = tl.Problem(setup=setup, loss=loss, observe=observe, stop_below=lambda cfg: cfg.stop,
+                     padded_axes=(tl.PaddedAxis("resid", "N"), tl.PaddedAxis("resid_rev", "N", pad="start")))
 EXP = tl.Experiment(name="test/bucketed-ls", summary="least squares with bucketed N", config=Config, problem=PROBLEM,
                     presets={"smoke": tl.Preset(base={}, cells=tl.cross(N=[3, 7, 8, 16], lr=[0.05, 0.2]),
                                                 seeds=2)},
@@ -59,6 +62,11 @@ def test_padded_runs_equal_runs_compiled_at_their_own_size(tmp_path):
     np.testing.assert_array_equal(a["stop_step"], b["stop_step"])
     np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(a["w0"], b["w0"], rtol=1e-5, atol=1e-6)
+    # per-sample observables are stored at each run's own length, whichever side the padding was
+    assert [len(v) for v in a["resid"]] == list(a["N"]) and [len(v) for v in a["resid_rev"]] == list(a["N"] + 1)
+    for col in ("resid", "resid_rev"):
+        np.testing.assert_allclose(np.concatenate(a[col].to_list()), np.concatenate(b[col].to_list()),
+                                   rtol=1e-5, atol=1e-6, err_msg=col)
     assert padded.summary["timing"]["chunks"] < exact.summary["timing"]["chunks"]
     assert (a["stop_reason"] == "converged").any()
 
@@ -83,6 +91,18 @@ def test_a_bucketed_field_must_be_a_static_int():
     bad = dataclasses.replace(EXP, config=Bad)
     with pytest.raises(tl.ConfigError, match="Bad.n: only a static int size can be bucketed"):
         tl.run(bad, "smoke")
+
+
+@pytest.mark.parametrize("axis, message", [
+    (tl.PaddedAxis("resid", "d"), "Config.d is not a bucketed size"),
+    (tl.PaddedAxis("resid", "N", pad="left"), "pad must be one of end, start"),
+    (tl.PaddedAxis("w0", "N"), "its last axis must run over N"),
+])
+def test_a_bad_padded_axis_is_a_one_line_error(axis, message, tmp_path):
+    bad = dataclasses.replace(EXP, problem=dataclasses.replace(PROBLEM, padded_axes=(axis,)))
+    with pytest.raises(tl.ConfigError, match=message):
+        tl.run(bad, "smoke", out=tmp_path / "x")
+    assert not (tmp_path / "x").exists()
 
 
 def test_vit_phase_padded_into_buckets_equals_its_own_size(tmp_path):

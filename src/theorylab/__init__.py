@@ -14,11 +14,11 @@ style, JAX config, random-number lowering).
 
 __version__ = "0.1.0"
 
-from theorylab.experiment import (Claim, ConfigError, Experiment, Preset, Problem, Resolved, StopReason,  # noqa: E402
-                                  cross, param, size_mask, true_size)
+from theorylab.experiment import (Claim, ConfigError, Experiment, PaddedAxis, Preset, Problem, Resolved,  # noqa: E402
+                                  StopReason, cross, param, size_mask, true_size)
 from theorylab.lifecycle import CheckResult, Run, check, load, report, run  # noqa: E402
 from theorylab.boundary_search import BoundaryResult, boundary  # noqa: E402
 
 __all__ = ["Claim", "ConfigError", "Experiment", "Preset", "Problem", "Resolved", "StopReason", "cross", "param",
-           "size_mask", "true_size",
+           "size_mask", "true_size", "PaddedAxis",
            "CheckResult", "Run", "check", "load", "report", "run", "boundary", "BoundaryResult", "__version__"]

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from theorylab.config import ConfigError, bucketed_names, dynamic_names, fields, static_names
-from theorylab.engine.buckets import bucket_config
+from theorylab.engine.buckets import PADS, bucket_config
 from theorylab.engine.trainer import Problem, split_run_key
 from theorylab.experiment import Experiment, Preset
 
@@ -187,7 +187,27 @@ def dry_run(problem: Problem, cfg, where: str = "") -> dict[str, Any]:
                 a.shape != b.shape for a, b in zip(jax.tree_util.tree_leaves(first), jax.tree_util.tree_leaves(out))):
             raise ConfigError(f"Problem.observe_initial{at} must return the same observables (names and shapes) "
                               "as Problem.observe")
+    _check_padded_axes(problem, cfg, out, at)
     return out
+
+
+def _check_padded_axes(problem: Problem, cfg, obs: dict, at: str) -> None:
+    """Each Problem.padded_axes entry names a bucketed size of the Config and a known side for
+    the padding, and its observable, where this config has it, has a last axis that long."""
+    sizes = bucketed_names(type(cfg))
+    for ax in problem.padded_axes:
+        where = f"Problem.padded_axes entry {ax.observable!r}{at}"
+        if ax.size not in sizes:
+            raise ConfigError(f"{where}: {type(cfg).__name__}.{ax.size} is not a bucketed size "
+                              f"(bucketed: {', '.join(sizes) or 'none'})")
+        if ax.pad not in PADS:
+            raise ConfigError(f"{where}: pad must be one of {', '.join(PADS)}, got {ax.pad!r}")
+        if ax.observable not in obs:  # observables may depend on the config (a switch adds some)
+            continue
+        shape = obs[ax.observable].shape
+        if not shape or shape[-1] < getattr(cfg, ax.size):
+            raise ConfigError(f"{where}: its last axis must run over {ax.size} = {getattr(cfg, ax.size)} "
+                              f"(shape {tuple(shape)})")
 
 
 def _explain(fname: str, stage, cfg, names, specs, e: Exception) -> str:

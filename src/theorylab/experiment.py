@@ -23,7 +23,9 @@
 * a static size declared ``param(..., static=True, bucket=p)`` may be padded into a bucket
   shared with other sizes (one compiled program for many): the Problem then reads the run's
   own size with ``true_size(cfg, name)`` and masks padded entries with ``size_mask(cfg, name)``
-  (engine/buckets.py).
+  (engine/buckets.py); an observable with one entry per sample or position of that size is
+  named in ``Problem(padded_axes=(PaddedAxis(observable, size, pad), ...))`` and stored at the
+  run's own length.
 * ``claims(df, resolved) -> list[Claim]`` and ``figures(df, resolved) -> {name: Figure}``
   read the stored long-format results (one row per run and log point).
 
@@ -41,7 +43,7 @@ import math
 from typing import Any, Callable
 
 from theorylab.config import ConfigError, param
-from theorylab.engine.buckets import size_mask, true_size
+from theorylab.engine.buckets import PaddedAxis, size_mask, true_size
 from theorylab.engine.trainer import Problem, StopReason
 from theorylab.sweep.grid import Resolved, cross
 
@@ -138,5 +140,5 @@ class Experiment:
     expect_divergence: Callable[[Any], str | None] | None = None
 
 
-__all__ = ["Claim", "ConfigError", "Experiment", "Preset", "Problem", "Resolved", "StopReason", "cross", "param",
-           "size_mask", "true_size"]
+__all__ = ["Claim", "ConfigError", "Experiment", "PaddedAxis", "Preset", "Problem", "Resolved", "StopReason", "cross",
+           "param", "size_mask", "true_size"]

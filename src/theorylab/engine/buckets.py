@@ -15,6 +15,11 @@ Data drawn along the *leading* axis with ``jax.random`` is prefix-stable (JAX's 
 threefry: the first N rows of a draw of B rows equal a draw of N rows), so a padded run sees
 the same samples as the same run compiled at its own size.
 
+An observable whose last axis runs over a bucketed size (a value per sample or per context
+position) has the bucket's length inside the program; the Problem names it in
+``Problem.padded_axes`` (``PaddedAxis``) and the engine keeps only the run's own entries when it
+stores the run, so stored results never depend on which bucket a run was padded into.
+
 Which sizes share a bucket (``choose``): the distinct values of a group (all other static
 fields equal) are cut into contiguous ranges, each padded to its largest value. Padding costs
 work: with a run's work ~ size^p, the padded total over the exact total is the *waste*. The
@@ -27,11 +32,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 
 TRUE_PREFIX = "_true_"
+PADS = ("end", "start")
 MAX_WASTE = 0.35  # default bound on padded / exact work - 1 per group
 
 
@@ -44,6 +50,27 @@ def true_size(cfg, name: str):
 def size_mask(cfg, name: str) -> jnp.ndarray:
     """bool [cfg.<name>]: True for the run's own entries, False for bucket padding."""
     return jnp.arange(getattr(cfg, name)) < true_size(cfg, name)
+
+
+class PaddedAxis(NamedTuple):
+    """The last axis of ``observable`` runs over the bucketed size ``size``: its length is the
+    size plus a constant (N positions, or N + 1 with the query), and ``pad`` says where a padded
+    run's extra entries sit: "end" (its own entries first: padded samples) or "start" (its own
+    entries last: a sequence left-padded so that its last token stays last)."""
+
+    observable: str
+    size: str
+    pad: str = "end"
+
+
+def own_entries(arr, axis: PaddedAxis, bucket: int, own: int):
+    """The run's own entries of ``arr`` (last axis of length bucket + c): length own + c."""
+    if axis.pad not in PADS:
+        raise ValueError(f"PaddedAxis.pad must be one of {', '.join(PADS)}, got {axis.pad!r}")
+    extra = bucket - own
+    if extra == 0:
+        return arr
+    return arr[..., extra:] if axis.pad == "start" else arr[..., :arr.shape[-1] - extra]
 
 
 @functools.lru_cache(maxsize=None)

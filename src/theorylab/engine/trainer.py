@@ -38,6 +38,7 @@ import numpy as np
 import optax
 
 from theorylab.config import static_names
+from theorylab.engine.buckets import PaddedAxis
 from theorylab.stop_reasons import StopReason
 
 
@@ -54,6 +55,8 @@ class Problem:
     stop_below(cfg) -> scalar or None: stop a run once its training objective is below it.
     observe_initial(params, data, cfg) -> the same dict as observe, at step 0 only, for a
         problem that can compute it cheaper from what setup returned (default: observe).
+    padded_axes: the observables whose last axis runs over a bucketed size (``PaddedAxis``,
+        engine/buckets.py); the engine stores only each run's own entries of them.
     """
 
     setup: Callable[..., tuple[Any, Any]]
@@ -62,6 +65,7 @@ class Problem:
     optimizer: Callable[[Any], optax.GradientTransformation] = lambda cfg: optax.sgd(cfg.lr)
     stop_below: Callable[[Any], Any] | None = None
     observe_initial: Callable[..., dict[str, jax.Array]] | None = None
+    padded_axes: tuple[PaddedAxis, ...] = ()
 
 
 class RunState(NamedTuple):
@@ -84,6 +88,7 @@ class ChunkResult:
     executed_steps: int  # loop iterations the chunk actually ran (each one batched over R)
     compile_s: float
     run_s: float
+    padded_axes: tuple[PaddedAxis, ...] = ()  # the problem's (store: keep each run's own entries)
 
 
 def split_run_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -284,6 +289,7 @@ def _compile(problem: Problem, static_cfg, dyn_names: tuple[str, ...], n_runs: i
             executed_steps=int(executed),
             compile_s=0.0,
             run_s=time.perf_counter() - t0,
+            padded_axes=problem.padded_axes,
         )
 
     return run_fn, compile_s

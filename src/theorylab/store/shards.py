@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from theorylab.config import ConfigError, to_dict
+from theorylab.engine import buckets
 from theorylab.stop_reasons import name_of
 from theorylab.store import manifest
 
@@ -45,13 +46,22 @@ def chunk_table(chunk, result) -> pa.Table:
     cols["step"] = np.tile(result.log_steps, n_real).astype(np.int64)
     cols["stop_step"] = np.repeat(result.stop_step[:n_real], n_log).astype(np.int64)
     cols["stop_reason"] = np.repeat([name_of(v) for v in result.stop_reason[:n_real]], n_log)
+    padded = {a.observable: a for a in result.padded_axes}
     for name, arr in result.obs.items():
         arr = np.asarray(arr)[:, :n_real]  # [n_log, R, ...]
-        arr = np.swapaxes(arr, 0, 1).reshape(n_real * n_log, *arr.shape[2:]).astype(np.float64)
-        if arr.ndim == 1:
-            cols[name] = arr
-        else:  # array-valued observable: one flat list per row
-            cols[name] = pa.array(list(arr.reshape(len(arr), -1)), type=pa.list_(pa.float64()))
+        arr = np.swapaxes(arr, 0, 1).astype(np.float64)  # [R, n_log, ...]
+        if arr.ndim == 2:
+            cols[name] = arr.reshape(-1)
+            continue
+        if name in padded:  # a bucketed run keeps only its own entries of the padded axis
+            ax = padded[name]
+            bucket = getattr(chunk.static_cfg, ax.size)
+            runs = [buckets.own_entries(a, ax, bucket, getattr(r.cfg, ax.size)) for a, r in zip(arr, chunk.runs)]
+        else:
+            runs = list(arr)
+        # array-valued observable: one flat list per row
+        flat = [row.reshape(-1) for a in runs for row in a]
+        cols[name] = pa.array(flat, type=pa.list_(pa.float64()))
     return pa.table(cols)
 
 
