@@ -153,12 +153,16 @@ def build_program(problem: Problem, static_cfg, dyn_names: tuple[str, ...], step
 
     def program(keys, dyn):
         state = jax.vmap(setup_one)(keys, dyn)
-        obs0 = jax.vmap(observe_initial_one)(state)
+        # One call site of observe when there is no cheaper observe_initial: log point 0 is a
+        # block of zero steps (each call site is compiled, and observe is often the largest part).
+        shared = problem.observe_initial is None
+        obs0 = (jax.tree_util.tree_map(jnp.zeros_like, jax.eval_shape(observe_all, state)) if shared
+                else jax.vmap(observe_initial_one)(state))
 
-        def block(carry, _):
+        def block(carry, i):
             state, t0, executed, last_obs = carry
-            t_end = t0 + log_every
-            changed = jnp.any(state.active)
+            t_end = t0 + jnp.where(i == 0, 0, log_every) if shared else t0 + log_every
+            changed = jnp.any(state.active) | (i == 0) if shared else jnp.any(state.active)
 
             def cond(c):
                 s, t, _ = c
@@ -173,10 +177,13 @@ def build_program(problem: Problem, static_cfg, dyn_names: tuple[str, ...], step
             obs = jax.lax.cond(changed, observe_all, lambda _: last_obs, state)
             return (state, t_end, executed, obs), obs
 
-        (state, _, executed, _), obs = jax.lax.scan(
-            block, (state, jnp.int32(0), jnp.int32(0), obs0), None, length=n_logs
-        )
-        obs = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), obs0, obs)
+        if shared:
+            (state, _, executed, _), obs = jax.lax.scan(
+                block, (state, jnp.int32(0), jnp.int32(0), obs0), jnp.arange(n_logs + 1))
+        else:
+            (state, _, executed, _), obs = jax.lax.scan(
+                block, (state, jnp.int32(0), jnp.int32(0), obs0), jnp.arange(1, n_logs + 1))
+            obs = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), obs0, obs)
         reason = jnp.where(state.active, StopReason.BUDGET, state.reason)
         return obs, state.stop_step, reason, executed
 
