@@ -84,5 +84,12 @@ def test_row_search_reads_the_direction_and_reports_rows_without_a_crossing():
     flat = Row(key=2, values=[1.0, 2.0, 3.0], grid=True)
     flat.update({a: 10.0 for a in flat.probes(1)}, level=3.5)
     assert flat.status == "no-crossing" and math.isnan(flat.estimate(3.5))
+    assert rising.monotone(3.5)
+    noisy = Row(key=3, values=[float(v) for v in range(9)], grid=True)  # falls below 1 at 4, back up at 6
+    metric = {0.0: 5.0, 2.0: 3.0, 4.0: 0.5, 6.0: 2.0, 8.0: 0.1}
+    noisy.update({a: metric[a] for a in noisy.probes(3)}, level=1.0)
+    assert noisy.falling and noisy.hi == 4 and not noisy.monotone(1.0)
+    noisy.update({a: 0.5 for a in noisy.probes(3)}, level=1.0)  # 3 crossed as well: the first crossing seen
+    assert noisy.status == "done" and noisy.estimate(1.0) == 3.0 and not noisy.monotone(1.0)
     assert statistic([0.1, 0.3, 0.1, 0.5], "majority", 0.2) < 0.2  # exactly half below: crossed
     assert statistic([0.1, 0.3, 0.4, 0.5], "majority", 0.2) > 0.2  # one of four below: not crossed

@@ -158,7 +158,12 @@ def _finish(out_dir: Path, exp, rows, along, per, metric, level, stat, preset, n
         "per": row.key, "along_star": row.estimate(level), "status": row.status,
         "bracket_lo": (row.values[int(row.lo)] if row.grid else row.lo) if row.lo is not None else math.nan,
         "bracket_hi": (row.values[int(row.hi)] if row.grid else row.hi) if row.hi is not None else math.nan,
-        "probes": len(row.seen)} for row in rows])
+        "probes": len(row.seen), "monotone": row.monotone(level)} for row in rows])
+    for row in rows:
+        if not row.monotone(level):
+            print(f"boundary: row {per}={row.key} crosses {metric} = {level:g} more than once among its probes "
+                  f"(seed noise near the boundary): {row.estimate(level):g} is the first crossing the search saw; "
+                  "more seeds settle it", file=sys.stderr)
     fit = _fit(points)
     summary = {"experiment": exp.name, "preset": preset, "along": along, "per": per, "metric": metric,
                "level": level, "stat": stat, "rounds": rounds, "runs": n_runs, "wall_s": wall, "fit": fit,
@@ -215,7 +220,11 @@ def _figure(exp, rows, points, fit, along, per, metric, level, stat, out_dir):
     sc = ax.scatter(xs, ys, c=cs, cmap="viridis", norm=norm, s=22, marker="s", label="probes")
     fig.colorbar(sc, ax=ax).set_label(label)
     ok = points.dropna(subset=["along_star"])
-    ax.plot(ok["along_star"], ok["per"], "r^", ms=8, label=f"located: {metric} crosses {level:g}")
+    mono = ok["monotone"].astype(bool)
+    ax.plot(ok["along_star"][mono], ok["per"][mono], "r^", ms=8, label=f"located: {metric} crosses {level:g}")
+    if (~mono).any():
+        ax.plot(ok["along_star"][~mono], ok["per"][~mono], "r^", ms=8, mfc="none",
+                label="located, row crosses more than once (seed noise)")
     if fit.get("slope") is not None and math.isfinite(fit["slope"]):
         grid = np.geomspace(min(xs), max(xs), 200)
         yv = np.exp(fit["intercept"]) * grid ** fit["slope"]

@@ -124,6 +124,16 @@ class Row:
             if width <= rtol:
                 self.status = "done"
 
+    def monotone(self, level: float) -> bool:
+        """Whether the probes seen cross the level at most once along the axis. A row that
+        crosses, uncrosses and crosses again (noise at a few seeds near the boundary) has several
+        crossings; the search returns the first among its probes, which the full grid may place
+        earlier, at a value no probe visited."""
+        if self.falling is None:
+            return True
+        states = [self._crossed(self.seen[a], level) for a in sorted(self.seen) if math.isfinite(self.seen[a])]
+        return sum(a != b for a, b in zip(states, states[1:])) <= 1
+
     def estimate(self, level: float) -> float:
         """The located boundary: the first crossed grid value, or (continuous) the level
         crossing interpolated between the straddling probes (in log along if ``log``)."""
