@@ -144,3 +144,61 @@ def test_zfb_init_is_the_scaled_optimum_direction(batch):
     x, y = np.asarray(batch.x), np.asarray(batch.y)
     expected = 0.25 / np.sqrt(D) * np.einsum("nj,njd,nd->n", y[:, :N], x[:, :N], x[:, N]) / N
     np.testing.assert_allclose(attn.linear_from_features(p, s, e_q), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_padded_prompts_hold_the_examples_of_their_own_length():
+    """sample_padded draws positions on the leading axis: a prompt of 6 examples padded to 9
+    holds zero tokens, then exactly the 6 examples (labels, noise, task, query) of the same key
+    drawn at 6; n_own may be traced."""
+    key = jax.random.PRNGKey(4)
+    for kw in (dict(), dict(noise_std=0.3, link="tanh")):
+        own = icl.sample_padded(key, 5, n_ctx=N, d=D, **kw)
+        pad = jax.jit(lambda k, m: icl.sample_padded(k, 5, n_ctx=N + 3, d=D, n_own=m, **kw))(key, N)
+        np.testing.assert_array_equal(pad.x[:, 3:], own.x)
+        np.testing.assert_array_equal(pad.y[:, 3:], own.y)
+        np.testing.assert_array_equal(pad.w, own.w)
+        np.testing.assert_array_equal(pad.x[:, :3], 0.0)
+        np.testing.assert_array_equal(pad.y[:, :3], 0.0)
+    np.testing.assert_array_equal(icl.own_positions(5, 3), [False, False, True, True, True])
+    noisy = icl.sample_padded(key, 5, n_ctx=N, d=D, noise_std=0.3)
+    np.testing.assert_allclose(noisy.y[:, -1], np.einsum("nd,nd->n", noisy.x[:, -1], noisy.w), rtol=1e-5)  # clean
+
+
+def test_every_predictor_reads_a_left_padded_prompt_as_its_own():
+    """The S6 layer, both attention models (told where the examples start) and the closed-form
+    baselines give a prompt left-padded with zero tokens the predictions of the unpadded prompt
+    at its own positions; softmax attention without the key mask would not."""
+    from theorylab.models import s6
+
+    pad = 4
+
+    @jax.jit
+    def pairs(key):  # (padded, own) outputs, the padded ones cut to the own positions; one compile
+        own = icl.sample_padded(key, 6, n_ctx=N, d=D)
+        big = icl.sample_padded(key, 6, n_ctx=N + pad, d=D, n_own=N)
+        tok_o, tok_b = icl.tokens(own), icl.tokens(big)
+        keys = icl.own_positions(N + pad, N)
+        ks = jax.random.split(key, 4)
+        p = attn.AttnParams(v=jax.random.normal(ks[0], (D + 1,)), w=jax.random.normal(ks[1], (D + 1, D + 1)))
+        layer = s6.S6Params(w_b=jax.random.normal(ks[2], (7, D + 1)), b_b=0.1 * jnp.ones(7),
+                            w_c=jax.random.normal(ks[3], (7, D + 1)), b_c=0.2 * jnp.ones(7),
+                            **s6.assumption_4_1(N, D + 1, 7))
+        out = list(zip(s6.last_channel_features(layer, tok_b, -1.0), s6.last_channel_features(layer, tok_o, -1.0)))
+        out += list(zip(attn.linear_features(tok_b, N), attn.linear_features(tok_o)))
+        out += [(s6.prefix_predictions(layer, big.x, big.y, -1.0)[:, pad:], s6.prefix_predictions(layer, own.x, own.y, -1.0)),
+                (s6.position_weights(layer, big.x, big.y, -1.0)[pad:], s6.position_weights(layer, own.x, own.y, -1.0)),
+                (attn.softmax_last(p, tok_b, keys), attn.softmax_last(p, tok_o)),
+                (attn.linear_prefix(p, tok_b, pad)[:, pad:], attn.linear_prefix(p, tok_o)),
+                (attn.softmax_prefix(p, tok_b, jnp.append(keys, True))[:, pad:], attn.softmax_prefix(p, tok_o)),
+                (baselines.ridge_prefix(big, 0.1)[:, pad:], baselines.ridge_prefix(own, 0.1))]
+        for w_big, w_own in ((baselines.online_gd_weights(N + pad + 1, 0.9, 0.5), baselines.online_gd_weights(N + 1, 0.9, 0.5)),
+                             (baselines.linear_attention_weights(N + pad + 1, D, first=pad),
+                              baselines.linear_attention_weights(N + 1, D))):
+            out.append((baselines.weighted_prefix(big, w_big)[:, pad:], baselines.weighted_prefix(own, w_own)))
+        unmasked = (attn.softmax_last(p, tok_b), attn.softmax_last(p, tok_o))
+        return out, unmasked
+
+    out, unmasked = pairs(jax.random.PRNGKey(5))
+    for i, (a, b) in enumerate(out):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5, err_msg=f"output {i}")
+    assert np.abs(unmasked[0] - unmasked[1]).max() > 1e-3  # zero keys get weight e^0 without the mask

@@ -174,10 +174,11 @@ def _train_one(cfg, seed=0):
 
 def test_d20_converges_with_the_curvature_step_where_the_fixed_step_diverges():
     """d = 20 (small N and training set): eta = 2e-4, which suits d = 4, diverges; the curvature
-    step (no tuning) converges to the training set's optimum and stops there."""
+    step (no tuning) converges to the training set's optimum and stops there (1000 prompts for 462
+    entries of P: a slow mode, 14.5k-17.6k steps over seeds 0-2, inside the presets' 20k cap)."""
     from theorylab.stop_reasons import StopReason
 
-    cfg = paper.Config(d=20, N=10, d_h=80, n_train=1000, n_test=500, n_probe=20, steps=16000, log_every=2000)
+    cfg = paper.Config(d=20, N=10, d_h=80, n_train=1000, n_test=500, n_probe=20, steps=20000, log_every=2000)
     fixed = _train_one(dataclasses.replace(cfg, step_rule="fixed", lr=2e-4))
     assert fixed.stop_reason[0] == StopReason.DIVERGED and fixed.stop_step[0] < 200
     rule = _train_one(cfg)
@@ -200,8 +201,9 @@ def test_curvature_step_is_gd_with_step_eta():
     # P equals the per-prompt loss)
     gap = float(paper._s6_loss(params, data, cfg, None)) - float(data["train_opt"])
     assert float(paper.loss(params, data, cfg, None)) == pytest.approx(gap, rel=1e-5)
-    for k in paper.S6_MATRICES:
-        np.testing.assert_allclose(upd["s6"][k], -data["eta"] * plain["s6"][k], rtol=1e-5, atol=1e-9)
+    for k in paper.S6_MATRICES:  # two float32 evaluations of one gradient (quadratic form in P, per prompt):
+        # they differ by up to 1.2e-5 relative on this draw
+        np.testing.assert_allclose(upd["s6"][k], -data["eta"] * plain["s6"][k], rtol=3e-5, atol=1e-9)
 
 
 def test_train_smoke_end_to_end(tmp_path):

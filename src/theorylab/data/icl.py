@@ -57,6 +57,42 @@ def sample(key: jax.Array, n: int, *, n_ctx: int, d: int, inputs: str = "gaussia
     return ICLBatch(x=x, y=y, w=w)
 
 
+def sample_padded(key: jax.Array, n: int, *, n_ctx: int, d: int, n_own=None, inputs: str = "gaussian",
+                  tasks: str = "gaussian", link: str = "identity", noise_std=0.0) -> ICLBatch:
+    """n prompts of ``n_own`` examples (default n_ctx; may be a traced int <= n_ctx) and one
+    query, left-padded to n_ctx examples with zero tokens (x, y) = 0 before the first example.
+
+    The draw is prefix-stable in the context length: it runs over positions on its *leading*
+    axis (rows 0, 1: task and query; row 2 + l: example l of every prompt), and JAX's
+    partitionable threefry makes the first rows of a longer draw equal a shorter draw, so a
+    prompt padded into a longer one holds exactly the examples of the same key drawn at n_own.
+    A causal model whose state starts at zero and whose update is linear in the token (the S6
+    layer) sees the zero tokens as nothing; attention must mask them as keys (``own_positions``).
+    The layout differs from ``sample`` (same law, other numbers)."""
+    for name, value, table in (("inputs", inputs, INPUTS), ("tasks", tasks, TASKS), ("link", link, LINKS)):
+        if value not in table:
+            raise ValueError(f"{name} must be one of {', '.join(table)}, got {value!r}")
+    n_own = n_ctx if n_own is None else n_own
+    z = jnp.swapaxes(jax.random.normal(key, (2 + n_ctx, n, d + 1)), 0, 1)  # [n, 2 + n_ctx, d + 1]
+    w, x_q = TASKS[tasks](z[:, 0, :d]), INPUTS[inputs](z[:, 1, :d])
+    x, eps = INPUTS[inputs](z[:, 2:, :d]), z[:, 2:, d] * noise_std  # example l at row l
+    own = own_positions(n_ctx, n_own)
+    if not (isinstance(n_own, int) and n_own == n_ctx):  # move example l to position n_ctx - n_own + l
+        src = jnp.maximum(jnp.arange(n_ctx) - (n_ctx - n_own), 0)
+        x = jnp.where(own[:, None], x[:, src], 0.0)
+        eps = jnp.where(own, eps[:, src], 0.0)
+    x = jnp.concatenate([x, x_q[:, None]], axis=1)
+    y = LINKS[link](jnp.einsum("nld,nd->nl", x, w))
+    y = jnp.where(jnp.append(own, True), y, 0.0) + jnp.pad(eps, ((0, 0), (0, 1)))  # the query target is clean
+    return ICLBatch(x=x, y=y, w=w)
+
+
+def own_positions(n_ctx: int, n_own) -> jax.Array:
+    """bool [n_ctx]: True at the context positions that hold examples of a prompt of n_own
+    examples left-padded to n_ctx (``sample_padded``): the last n_own."""
+    return jnp.arange(n_ctx) >= n_ctx - n_own
+
+
 def take(batch: ICLBatch, start: int, stop: int) -> ICLBatch:
     """Prompts start..stop-1 of a batch."""
     return ICLBatch(*(a[start:stop] for a in batch))

@@ -20,6 +20,10 @@ The in-program solves avoid LAPACK (``models/linalg.py``). ``least_squares_prefi
 with lam = 1e-4 (min-norm least squares up to a relative bias ~1e-4);
 ``least_squares_prefix_pinv`` is the exact pinv form, for reference.
 
+A prompt left-padded with zero tokens (data/icl.py, ``sample_padded``) gets the predictions of
+the unpadded prompt at its own positions: zero examples add nothing to the prefix sums, and the
+one position count (the linear-attention optimum's k) takes ``first``.
+
 ``error_curve`` turns prefix predictions into the curve; ``bilinear_optimum_loss`` is the exact
 training optimum of a model bilinear in per-prompt features (the S6 layer with Delta frozen).
 """
@@ -82,9 +86,10 @@ def online_gd_weights(n_pos: int, alpha, beta) -> jax.Array:
     return (1 - alpha) * beta * alpha**gap * _prefix_mask(n_pos)
 
 
-def linear_attention_weights(n_pos: int, d: int) -> jax.Array:
-    """[K, L]: W[k, j] = 1 / (k + d + 1) for j < k: the linear-attention optimum at length k."""
-    k = jnp.arange(n_pos)
+def linear_attention_weights(n_pos: int, d: int, first=0) -> jax.Array:
+    """[K, L]: W[k, j] = 1 / (k + d + 1) for j < k: the linear-attention optimum at length k;
+    ``first``: the position of the first example of a left-padded prompt (k counts from it)."""
+    k = jnp.maximum(jnp.arange(n_pos) - first, 0)
     return _prefix_mask(n_pos) / (k[:, None] + d + 1.0)
 
 

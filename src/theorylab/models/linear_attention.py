@@ -7,7 +7,10 @@ W^PV) and score keys with one matrix W in R^(D x D) (W^KQ); the query is not its
     linear  (Zhang, Frei & Bartlett 2024):  y_hat = v^T ( (1/k) sum_{j<k} e_j e_j^T ) W e_q
     softmax:                                y_hat = sum_{j<k} softmax_j(e_j^T W e_q) v^T e_j
 
-with k the number of examples before the query. The prefix forms evaluate position k = 0..N
+with k the number of examples before the query. A prompt left-padded with zero tokens
+(data/icl.py, ``sample_padded``) is read exactly as the unpadded one when the functions are
+told where its examples start: ``n_ctx`` (the count k of the linear model) and ``keys`` (the
+positions softmax may attend to; a zero key would otherwise get weight e^0). The prefix forms evaluate position k = 0..N
 with the token e_k (y zeroed) as the query and the k tokens before it as the context (k = 0
 predicts 0), giving Garg-style error-against-context-length curves in one pass.
 
@@ -45,10 +48,11 @@ def init_zfb(dim: int, sigma) -> AttnParams:
     return AttnParams(v=v, w=w)
 
 
-def linear_features(tok: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """tok [..., N+1, D] -> (S [..., D, D], e_q [..., D]) of the last position."""
+def linear_features(tok: jax.Array, n_ctx=None) -> tuple[jax.Array, jax.Array]:
+    """tok [..., N+1, D] -> (S [..., D, D], e_q [..., D]) of the last position; ``n_ctx``: the
+    number of examples (default N; fewer when the context is left-padded with zero tokens)."""
     ctx = tok[..., :-1, :]
-    s = jnp.einsum("...ld,...le->...de", ctx, ctx) / ctx.shape[-2]
+    s = jnp.einsum("...ld,...le->...de", ctx, ctx) / (ctx.shape[-2] if n_ctx is None else n_ctx)
     return s, tok[..., -1, :]
 
 
@@ -57,9 +61,9 @@ def linear_from_features(p: AttnParams, s: jax.Array, e_q: jax.Array) -> jax.Arr
     return jnp.einsum("d,...de,...e->...", p.v, s, e_q @ p.w.T)
 
 
-def linear_gram(tok: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+def linear_gram(tok: jax.Array, y: jax.Array, n_ctx=None) -> tuple[jax.Array, jax.Array, jax.Array]:
     """tok [n, N+1, D], y [n] -> (G [D^3, D^3], r [D^3], mean y^2) of the features Phi."""
-    s, e_q = linear_features(tok)
+    s, e_q = linear_features(tok, n_ctx)
     phi = (s[:, :, :, None] * e_q[:, None, None, :]).reshape(len(y), -1)  # [n, D^3]
     return phi.T @ phi / len(y), phi.T @ y / len(y), jnp.mean(y**2)
 
@@ -75,28 +79,34 @@ def _queries(tok: jax.Array) -> jax.Array:
     return tok.at[..., -1].set(0.0)
 
 
-def linear_prefix(p: AttnParams, tok: jax.Array) -> jax.Array:
-    """tok [n, N+1, D] -> [n, N+1]: prediction at every position from the tokens before it."""
+def linear_prefix(p: AttnParams, tok: jax.Array, first=0) -> jax.Array:
+    """tok [n, N+1, D] -> [n, N+1]: prediction at every position from the tokens before it;
+    ``first``: the position of the first example (the zero tokens before it are not counted)."""
     n_pos = tok.shape[1]
     mask = jnp.tril(jnp.ones((n_pos, n_pos)), k=-1)  # [K, L]: j < k
-    count = jnp.maximum(jnp.arange(n_pos), 1.0)[:, None]
+    count = jnp.maximum(jnp.arange(n_pos) - first, 1.0)[:, None]
     vals = tok @ p.v  # [n, L]
     scores = jnp.einsum("nld,nkd->nkl", tok, _queries(tok) @ p.w.T)  # e_j^T W e_k
     return jnp.einsum("nkl,nl->nk", scores * mask / count, vals)
 
 
-def softmax_prefix(p: AttnParams, tok: jax.Array) -> jax.Array:
-    """tok [n, N+1, D] -> [n, N+1]: causal softmax attention, position k attends to j < k."""
+def softmax_prefix(p: AttnParams, tok: jax.Array, keys=None) -> jax.Array:
+    """tok [n, N+1, D] -> [n, N+1]: causal softmax attention, position k attends to j < k
+    (and only to the positions where ``keys`` [N+1] bool is True, when given)."""
     n_pos = tok.shape[1]
     mask = jnp.tril(jnp.ones((n_pos, n_pos), bool), k=-1)
+    if keys is not None:
+        mask = mask & keys[None, :]
     scores = jnp.einsum("nld,nkd->nkl", tok, _queries(tok) @ p.w.T)
     att = jax.nn.softmax(jnp.where(mask, scores, -jnp.inf), axis=-1, where=mask)
     att = jnp.where(mask, att, 0.0)  # row k = 0 has no key: predicts 0
     return jnp.einsum("nkl,nl->nk", att, tok @ p.v)
 
 
-def softmax_last(p: AttnParams, tok: jax.Array) -> jax.Array:
-    """tok [..., N+1, D] -> [...]: the softmax model's prediction for the query."""
+def softmax_last(p: AttnParams, tok: jax.Array, keys=None) -> jax.Array:
+    """tok [..., N+1, D] -> [...]: the softmax model's prediction for the query (attending only
+    to the context positions where ``keys`` [N] bool is True, when given)."""
     ctx, e_q = tok[..., :-1, :], tok[..., -1, :]
-    att = jax.nn.softmax(jnp.einsum("...ld,...d->...l", ctx, e_q @ p.w.T), axis=-1)
+    scores = jnp.einsum("...ld,...d->...l", ctx, e_q @ p.w.T)
+    att = jax.nn.softmax(scores if keys is None else jnp.where(keys, scores, -jnp.inf), axis=-1)
     return jnp.einsum("...l,...l->...", att, ctx @ p.v)

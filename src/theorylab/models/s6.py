@@ -148,7 +148,9 @@ def state_kernel(delta: jax.Array, a_c) -> jax.Array:
 # carry x, the last channel carries y, and the prediction is the last channel's output at the
 # query (Trained Mamba Emulates Online Gradient Descent in In-Context Linear Regression,
 # arXiv:2509.23779). Every function below assumes A = a_c I on that channel, and the
-# prefix forms a constant Delta (w_Delta = 0, as under Assumption 4.1).
+# prefix forms a constant Delta (w_Delta = 0, as under Assumption 4.1). Zero tokens before the
+# first example (a left-padded prompt, data/icl.py ``sample_padded``) change nothing at the
+# positions after them: the state starts at zero and each token enters it times its own input.
 
 
 def last_channel_features(p: S6Params, tok: jax.Array, a_c) -> tuple[jax.Array, jax.Array]:
@@ -219,4 +221,5 @@ def position_weights(p: S6Params, x: jax.Array, y: jax.Array, a_c) -> jax.Array:
 
     g = jax.grad(pred_sum)(y[:, :-1])  # [n, N]
     xqx = jnp.einsum("nd,njd->nj", x[:, -1], x[:, :-1])
-    return jnp.sum(g * xqx, axis=0) / jnp.sum(xqx**2, axis=0)
+    den = jnp.sum(xqx**2, axis=0)  # 0 only at the zero tokens of a left-padded prompt: weight 0
+    return jnp.where(den > 0, jnp.sum(g * xqx, axis=0) / jnp.where(den > 0, den, 1.0), 0.0)

@@ -13,6 +13,14 @@ test set are stored as (q, m, y_q) and a GD step costs a few small matrix produc
 gradients are those of the full layer. With w_Delta trainable the features are recomputed
 from the raw tokens at every step (the same identity with an input-dependent Delta).
 
+Context lengths share compiled programs: N is a bucketed size (engine/buckets.py). A run whose
+N is padded into a larger bucket draws its prompts prefix-stably and left-padded with zero tokens
+(data/icl.py ``sample_padded``): the S6 layer reads them as nothing (its state starts at zero and
+takes each token times its own input), attention is told where the examples start, the
+N-dependent constants (Delta = ln2/N, beta, L*) take the run's own N, and the per-position
+observables keep its own positions (``Problem.padded_axes``). A padded run equals the run
+compiled at its own N to float tolerance (tests/test_mamba_icl_buckets.py).
+
 Experiments:
   mamba-icl/train           C^T W_B, cos(h_l, w), loss curve, per-position weights (Fig. 1, 2)
   mamba-icl/context-length  test loss against N with L*, the bound and baselines (Fig. 1c/2c)
@@ -70,7 +78,8 @@ import pandas as pd
 from theorylab.analysis import absent_cells, exp_rate_fit, final_rows, mean_sd, stack, trajectories
 from theorylab.analysis.per_value import claims_per, figures_per
 from theorylab.data import icl
-from theorylab.experiment import Claim, ConfigError, Experiment, Preset, Problem, Resolved, param
+from theorylab.experiment import (Claim, ConfigError, Experiment, PaddedAxis, Preset, Problem, Resolved, param,
+                                  true_size)
 from theorylab.models import baselines, linear_attention as attn, s6
 from theorylab.models.losses import half_squared_error
 from theorylab.plots.matrix import annotated_matrix
@@ -86,7 +95,7 @@ A_C = -1.0  # A = -I on every channel (Assumption 4.1)
 class Config:
     # shapes and switches (static)
     d: int = param(4, "input dimension d (tokens have d+1 channels)", static=True, lo=1)
-    N: int = param(50, "in-context examples per prompt", static=True, lo=1)
+    N: int = param(50, "in-context examples per prompt", static=True, lo=1, bucket=1)
     d_h: int = param(80, "hidden-state width d_h of every channel", static=True, lo=1)
     n_train: int = param(0, "fixed training prompts (full-batch GD on them); 0: 100 (d+1)(d+2), i.e. 100 per "
                             "entry of C^T W_B and b_C^T W_B that the prediction reads (3000 at d = 4, the paper's)",
@@ -148,8 +157,15 @@ def n_train_of(cfg) -> int:
     return cfg.n_train or 100 * (cfg.d + 1) * (cfg.d + 2)
 
 
-def beta_of(cfg) -> float:
-    return float(theory.beta(cfg.d, cfg.N))
+def n_own(cfg):
+    """The run's own context length: cfg.N, or a traced int <= cfg.N when N is padded into a
+    shape bucket (its prompts are then left-padded with zero tokens, ``_prompts``)."""
+    return true_size(cfg, "N")
+
+
+def beta_of(cfg):
+    """beta at the run's own N (a float, or a traced value inside a bucketed program)."""
+    return theory.beta(cfg.d, n_own(cfg))
 
 
 # ---------------------------------------------------------------------------------------
@@ -165,7 +181,16 @@ def _layer(params, data) -> s6.S6Params:
 
 
 def _prompts(key, n, cfg) -> icl.ICLBatch:
-    return icl.sample(key, n, n_ctx=cfg.N, d=cfg.d)
+    """n prompts of the run's own N examples, left-padded with zero tokens to cfg.N (the bucket)
+    and drawn prefix-stably (data/icl.py ``sample_padded``): a padded run holds the prompts of the
+    same run compiled at its own N. The S6 layer reads zero tokens as nothing; attention is told
+    where the examples start."""
+    return icl.sample_padded(key, n, n_ctx=cfg.N, n_own=n_own(cfg), d=cfg.d)
+
+
+def _keys(cfg) -> jax.Array:
+    """bool [N]: the context positions that hold the run's own examples (the last n_own)."""
+    return icl.own_positions(cfg.N, n_own(cfg))
 
 
 def _feature_set(batch: icl.ICLBatch, layer, cfg):
@@ -276,7 +301,7 @@ def _init(key, cfg):
 
 def setup(key, cfg):
     k_init, k_data = jax.random.split(key)
-    fixed = s6.assumption_4_1(cfg.N, cfg.d + 1, cfg.d_h)
+    fixed = s6.assumption_4_1(n_own(cfg), cfg.d + 1, cfg.d_h)
     params = _init(k_init, cfg)
     data = dict(a=fixed["a"], b_delta=fixed["b_delta"])
     if not cfg.train_delta:
@@ -317,31 +342,31 @@ def setup(key, cfg):
     if cfg.baselines:  # the attention models train on the same prompts as the S6 layer
         tok, y_q = icl.tokens(train), icl.query_target(train)
         n_sm = cfg.n_train_attn or n_train
-        data["sm_tok"], data["sm_y"] = tok[:n_sm], y_q[:n_sm]
+        data["sm_tok"], data["sm_y"], data["keys"] = tok[:n_sm], y_q[:n_sm], _keys(cfg)
         if _linear_by_gram(cfg):
-            data["la_gram"], data["la_rhs"], data["la_y2"] = attn.linear_gram(tok, y_q)
+            data["la_gram"], data["la_rhs"], data["la_y2"] = attn.linear_gram(tok, y_q, n_own(cfg))
         else:
-            data["la_s"], data["la_eq"] = attn.linear_features(tok)
+            data["la_s"], data["la_eq"] = attn.linear_features(tok, n_own(cfg))
             data["la_y"] = y_q
         # the same step rule for the two attention models, each on its own training loss, with the
         # curvature taken where it is largest on their path (their init is small, so it grows):
         # at the linear-attention optimum in balanced form (``_attn_target``)
-        la_s, la_eq = attn.linear_features(tok)
+        la_s, la_eq = attn.linear_features(tok, n_own(cfg))
         target = _attn_target(cfg)
         data["curv0_la"] = gauss_newton_top(lambda p: attn.linear_from_features(p, la_s, la_eq), target)
-        data["curv0_sm"] = gauss_newton_top(lambda p: attn.softmax_last(p, data["sm_tok"]), target)
+        data["curv0_sm"] = gauss_newton_top(lambda p: attn.softmax_last(p, data["sm_tok"], data["keys"]), target)
         for k in ("la", "sm"):
             data[f"eta_{k}"] = (cfg.step_fraction / data[f"curv0_{k}"] if cfg.step_rule == "curvature"
                                 else jnp.asarray(cfg.lr_attn, data["curv0"].dtype))
-        alpha, beta = theory.alpha(cfg.N), beta_of(cfg)
-        n_pos = cfg.N + 1
+        alpha, beta = theory.alpha(n_own(cfg)), beta_of(cfg)
+        n_pos = cfg.N + 1  # the online-GD weights depend on k - j only: the padding shifts nothing
         curve = baselines.error_curve
         data["curve_ls"] = curve(baselines.least_squares_prefix(probe), probe.y)
         data["curve_ridge"] = curve(baselines.ridge_prefix(probe, cfg.ridge_lambda), probe.y)
         data["curve_ogd"] = curve(baselines.weighted_prefix(probe, baselines.online_gd_weights(n_pos, alpha, beta)),
                                   probe.y)
-        data["curve_laopt"] = curve(baselines.weighted_prefix(probe, baselines.linear_attention_weights(n_pos, cfg.d)),
-                                    probe.y)
+        laopt = baselines.linear_attention_weights(n_pos, cfg.d, first=cfg.N - n_own(cfg))
+        data["curve_laopt"] = curve(baselines.weighted_prefix(probe, laopt), probe.y)
     return params, data
 
 
@@ -378,8 +403,8 @@ def _attn_target(cfg) -> attn.AttnParams:
     from the init of ``linear_attention.init_zfb`` (|v| = |W|_F) keeps |v|^2 - |W|_F^2 = 0, and |v| grows from the
     small init to this point, so the Gauss-Newton curvature (~ |v|^2 + |W|_2^2) is largest here."""
     d = cfg.d
-    g_inv = float(theory.linear_attention_scale(d, cfg.N))
-    b = math.sqrt(g_inv / math.sqrt(d))
+    g_inv = theory.linear_attention_scale(d, n_own(cfg))
+    b = (g_inv / math.sqrt(d)) ** 0.5
     a = g_inv / b
     return attn.AttnParams(v=jnp.zeros(d + 1).at[d].set(a), w=jnp.zeros((d + 1, d + 1)).at[:d, :d].set(b * jnp.eye(d)))
 
@@ -401,7 +426,7 @@ def _attn_losses(params, data, step_scaled: bool = False):
         la = attn.linear_loss_from_gram(params["la"], data["la_gram"], data["la_rhs"], data["la_y2"])
     else:
         la = half_squared_error(attn.linear_from_features(params["la"], data["la_s"], data["la_eq"]), data["la_y"])
-    sm = attn.softmax_last(params["sm"], data["sm_tok"])
+    sm = attn.softmax_last(params["sm"], data["sm_tok"], data["keys"])
     return la, half_squared_error(sm, data["sm_y"])
 
 
@@ -424,7 +449,7 @@ def stop_below(cfg):
     baselines; otherwise never (-inf)."""
     if cfg.baselines or cfg.fresh_prompts or cfg.train_delta:
         return -jnp.inf
-    return jnp.where(cfg.stop_gap > 0, cfg.stop_gap * float(theory.limit_loss(cfg.d, cfg.N)), -jnp.inf)
+    return jnp.where(cfg.stop_gap > 0, cfg.stop_gap * theory.limit_loss(cfg.d, n_own(cfg)), -jnp.inf)
 
 
 def _labels(params):
@@ -492,8 +517,10 @@ def observe(params, data, cfg):
     else:
         tok_full = jnp.concatenate([x, y[..., None]], axis=-1)
         out["curve_s6"] = baselines.error_curve(s6.prefix_predictions(layer, x, y, A_C), y)
-        out["curve_la"] = baselines.error_curve(attn.linear_prefix(params["la"], tok_full), y)
-        out["curve_sm"] = baselines.error_curve(attn.softmax_prefix(params["sm"], tok_full), y)
+        first = cfg.N - n_own(cfg)  # the zero tokens of a padded run come first
+        out["curve_la"] = baselines.error_curve(attn.linear_prefix(params["la"], tok_full, first), y)
+        out["curve_sm"] = baselines.error_curve(attn.softmax_prefix(params["sm"], tok_full, jnp.append(_keys(cfg), True)),
+                                                y)
         la, sm = _attn_losses(params, data)
         out["train_loss_la"], out["train_loss_sm"] = la, sm
         out["eta_la"], out["eta_sm"] = data["eta_la"], data["eta_sm"]
@@ -502,7 +529,11 @@ def observe(params, data, cfg):
     return out
 
 
-PROBLEM = Problem(setup=setup, loss=loss, observe=observe, optimizer=optimizer, stop_below=stop_below)
+# the per-position observables of a run padded into a bucket of N: its own positions are the last
+PER_POSITION = ("cos", "weights", "curve_s6", "curve_la", "curve_sm", "curve_ls", "curve_ridge", "curve_ogd",
+                "curve_laopt")
+PROBLEM = Problem(setup=setup, loss=loss, observe=observe, optimizer=optimizer, stop_below=stop_below,
+                  padded_axes=tuple(PaddedAxis(name, "N", pad="start") for name in PER_POSITION))
 
 
 # ---------------------------------------------------------------------------------------
@@ -745,8 +776,8 @@ CTX_PAPER_D20 = Preset(base=dict(TABLE_BASE, d=20), cells=tuple(dict(N=n) for n 
 # softmax attention (the costly baseline) trains on the first 1000 of the 3000 prompts.
 CTX_CPU = Preset(base=dict(CTX_BASE, steps=2000, n_train_attn=1000),
                  cells=tuple(dict(N=n) for n in (4, 10, 20, 40, 50, 80)), seeds=5,
-                 note="the 6 values of N whose L* the paper lists for d = 4 (one compiled program each) x 5 runs; "
-                      "softmax attention on 1000 of the 3000 training prompts")
+                 note="the 6 values of N whose L* the paper lists for d = 4 (three compiled programs: N padded "
+                      "into buckets 20, 50, 80) x 5 runs; softmax attention on 1000 of the 3000 training prompts")
 CTX_SMOKE = Preset(
     base=dict(CTX_BASE, d_h=16, n_train=500, n_test=2000, n_probe=100, steps=100, log_every=50),
     cells=(dict(N=4), dict(N=10)), seeds=2, note="seconds; checks the plumbing, not the science",

@@ -24,23 +24,40 @@ x_q^T Gamma^-1 (1/N) sum y_i x_i with Gamma = (1 + (d+1)/N) I has loss d (d+1) /
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+
+
+def _xp(n):
+    """(array module, n as floats): numpy for numbers and arrays, jax for a traced N (a context
+    length padded into a shape bucket, engine/buckets.py)."""
+    if isinstance(n, jax.Array):
+        return jnp, n.astype(jnp.result_type(float))
+    return np, np.asarray(n, float)
 
 
 def alpha(n):
     """Per-token decay exp(-Delta) = 2^(-1/N) under Assumption 4.1."""
-    return 2.0 ** (-1.0 / np.asarray(n, float))
+    xp, n = _xp(n)
+    return xp.exp(-np.log(2.0) / n)
 
 
+def _one_minus_alpha(n):
+    """1 - alpha = -expm1(-ln2 / N), without the cancellation of 1 - alpha in float32."""
+    xp, n = _xp(n)
+    return -xp.expm1(-np.log(2.0) / n)
+
+
+# alpha^N = 1/2 for every N, so 1 - alpha^N = 1/2 and 1 - alpha^(2N) = 3/4 in the forms below.
 def beta_1(d, n):
-    a, n = alpha(n), np.asarray(n, float)
-    return a**2 * (1 - a**n) ** 2 + (d + 1) * a**2 * (1 - a) * (1 - a ** (2 * n)) / (1 + a)
+    a = alpha(n)
+    return a**2 / 4 + (d + 1) * a**2 * _one_minus_alpha(n) * 0.75 / (1 + a)
 
 
 def beta_3(d, n):
     del d
-    a, n = alpha(n), np.asarray(n, float)
-    return a * (1 - a**n)
+    return alpha(n) / 2
 
 
 def beta(d, n):
