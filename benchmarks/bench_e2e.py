@@ -1,6 +1,7 @@
 """End to end: whole ``theorylab run`` processes, as a user runs them, cold and warm.
 
     python -m benchmarks.bench_e2e --experiment vit-benign/phase --preset cpu --reps 3 [--set k=v] [--no-buckets]
+                                   [--workers 1]
 
 * cold: a fresh process with an empty compile cache (THEORYLAB_COMPILE_CACHE = a new empty
   directory): imports, planning, compiling every program, training, figures and report;
@@ -67,9 +68,11 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("--no-buckets", action="store_true")
+    ap.add_argument("--workers", type=int, help="chunks trained side by side (default: the CLI's 2)")
     ap.add_argument("--out", help="write the result as JSON here")
     args = ap.parse_args(argv)
     extra = [x for s in args.set for x in ("--set", s)] + (["--no-buckets"] if args.no_buckets else [])
+    extra += ["--workers", str(args.workers)] if args.workers else []
     res = measure(args.experiment, args.preset, extra, args.reps)
     res["name"] = f"end to end: {args.experiment} {args.preset}" + (f" {' '.join(extra)}" if extra else "")
     if args.out:  # a list, like every benchmark module's output (benchmarks/run_all.py)

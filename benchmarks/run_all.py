@@ -31,9 +31,12 @@ BENCHES = {  # name -> module and its arguments
     # whole `theorylab run` processes as a user runs them: cold (empty compile cache) and warm
     "e2e-vit-phase": ["benchmarks.bench_e2e", "--experiment", "vit-benign/phase", "--preset", "cpu"],
     "e2e-mamba": ["benchmarks.bench_e2e", "--experiment", "mamba-icl/context-length", "--preset", "cpu"],
+    # one worker: each compile has the machine to itself, so compile_s / process_s is its share of the wall
+    "e2e-mamba-w1": ["benchmarks.bench_e2e", "--experiment", "mamba-icl/context-length", "--preset", "cpu",
+                     "--workers", "1"],
     "e2e-label-noise": ["benchmarks.bench_e2e", "--experiment", "label-noise-gd/phase", "--preset", "cpu"],
 }
-REPS = {"e2e-mamba": 1, "e2e-label-noise": 1}  # minutes per repetition: one cold and one warm process
+REPS = {"e2e-mamba": 1, "e2e-mamba-w1": 1, "e2e-label-noise": 1}  # minutes per repetition: one cold and one warm process
 
 
 def run_one(name: str, reps: int, cache_dir: str) -> list[dict]:
