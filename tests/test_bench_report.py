@@ -36,3 +36,12 @@ def test_e2e_rows_render_with_compile_share_and_ratio_to_the_torch_loop():
     assert "| 80% |" in row  # compile 4.0 s of a 5.0 s cold process
     assert "10.0 (2.0x / 2.0x)" in row  # torch 10 s against 5 s cold and 5 s warm
     assert "commit abc1234, load 0.5" in text
+
+
+def test_e2e_rows_leave_out_an_extrapolated_baseline():
+    """An extrapolated per-run loop (hours, never timed whole) is no baseline for a whole process."""
+    vit = dict(name="vit-benign/phase cpu", runs=560, baseline_s=9e4, baseline_extrapolated=True,
+               torch_threads=dict(threads=2), arms={})
+    row = next(ln for ln in report.render(_results([vit, _e2e(5.0)])).splitlines()
+               if ln.startswith("| vit-benign/phase cpu  | 560 (70)"))
+    assert "| - |" in row and "9e+04" not in row and "90000" not in row
