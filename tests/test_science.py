@@ -22,6 +22,7 @@ EXPERIMENTS = [name for name, exp in loader.builtin().items() if "cpu" in exp.pr
 @pytest.mark.parametrize("experiment", EXPERIMENTS, ids=[Path(e).name if e.endswith(".py") else e for e in EXPERIMENTS])
 def test_cpu_preset_claims_hold(experiment, tmp_path):
     run = tl.run(experiment, "cpu", out=tmp_path / "run")
+    assert not run.summary["figure_errors"], run.summary["figure_errors"]  # a figure that failed to draw
     for fig in run.figures.values():
         assert fig.axes
     failing = [f"{c.id}: {c.measured} (predicted {c.predicted}; {c.note})" for c in run.claims if c.holds is False]
