@@ -66,6 +66,7 @@ def test_context_length_padded_into_a_bucket_equals_its_own_size(tmp_path, monke
     np.testing.assert_allclose(c["train_loss_sm"][~small], b["train_loss_sm"][~small], rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow  # 12 s; the default run is near CI's 10 minutes (the left-padded S6 features: test_icl.py)
 def test_trained_delta_padded_into_a_bucket_equals_its_own_size(tmp_path):
     """w_Delta trainable (features recomputed from the raw tokens every step), with cos(h_l, w)
     and the per-position weights."""
