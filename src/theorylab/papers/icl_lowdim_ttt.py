@@ -311,38 +311,58 @@ def random_overlap_median(r: int, draws: int = 200_000) -> float:
 
 
 def figures(df: pd.DataFrame, resolved) -> dict:
+    """Per link family (a row): the ICL and TTT risk against N, in distribution and with the link
+    shifted, with the theory rates and reference levels drawn once; then the direction recovered
+    by TTT. With several d (the paper preset) each d has its own colour; the conditions and
+    statistics keep their line styles."""
     gs = groups(df)
     cfg = resolved.cells[0][1]
     ns = np.array(lengths(cfg))
+    fams = sorted(set(f for f, _ in gs))
+    ds = sorted(set(d for _, d in gs))
+    d_color = {d: f"C{i}" for i, d in enumerate(ds)} if len(ds) > 1 else None
     out = {}
     with paper_style():
-        fig, ax = subplots(len(set(f for f, _ in gs)), 3, figsize=(14, 3.8 * len(set(f for f, _ in gs))),
-                           constrained_layout=True, squeeze=False)
-        rows = {f: i for i, f in enumerate(sorted(set(f for f, _ in gs)))}
-        for (fam, d), g in gs.items():
-            row = ax[rows[fam]]
+        fig, ax = subplots(len(fams), 3, figsize=(14, 3.8 * len(fams)), constrained_layout=True, squeeze=False)
+        for fam, row in zip(fams, ax):
+            byd = {d: g for (f, d), g in gs.items() if f == fam}
             for j, cond in enumerate(("in", "shift")):
-                for kind, style in (("icl", "s--"), ("ttt", "o-")):
-                    m, s = mean_sd(stack(g, f"risk_{kind}_{cond}"))
-                    (ln,) = row[j].plot(ns, m, style, label=f"{kind.upper()} d={d}")
-                    if len(g) > 1:
-                        row[j].fill_between(ns, np.maximum(m - s, m / 5), m + s, color=ln.get_color(), alpha=0.2, lw=0)
-                m_t = mean_sd(stack(g, f"risk_ttt_{cond}"))[0]
-                anchor = m_t[len(ns) // 2]  # theory rates through the middle TTT point (constants unknown)
+                for d, g in byd.items():
+                    for kind, style in (("icl", "s--"), ("ttt", "o-")):
+                        m, s = mean_sd(stack(g, f"risk_{kind}_{cond}"))
+                        color = None if d_color is None else d_color[d]
+                        (ln,) = row[j].plot(ns, m, style, color=color, mfc="none" if kind == "icl" else None,
+                                            label=f"{kind.upper()} d={d}")
+                        if len(g) > 1:
+                            row[j].fill_between(ns, np.maximum(m - s, m / 5), m + s, color=ln.get_color(), alpha=0.15,
+                                                lw=0)
+                # theory rates through the middle TTT point of the smallest d (constants unknown)
+                m_t = mean_sd(stack(byd[min(byd)], f"risk_ttt_{cond}"))[0]
+                anchor = m_t[len(ns) // 2]
                 for power, ls_ in ((1.0, (0, (5, 2))), (0.5, (0, (1, 2)))):
                     row[j].plot(ns, anchor * (ns / ns[len(ns) // 2]) ** -power, color="0.3", ls=ls_, lw=0.9,
-                                label=f"theory rate N^-{power:g} (r^1.5/N_3, N_4^-1/2; through the middle point)")
+                                label=f"theory rate N^-{power:g} (r^1.5/N_3, N_4^-1/2; through the middle point"
+                                      f"{f' of d={min(byd)}' if len(byd) > 1 else ''})")
                 row[j].axhline(max(cfg.tau**2, 1e-3), color="0.4", ls=":", lw=1,
                                label="noise level tau^2 (tau = 0: 1e-3 shown)")
                 row[j].axhline(1.0, color="0.6", ls="-", lw=0.6, label="predict 0")
                 row[j].set(xscale="log", yscale="log", xlabel="test prompt length N",
                            ylabel="relative MSE vs f*", title=f"{fam}: {'in distribution' if cond == 'in' else 'link shifted'}")
                 row[j].legend(fontsize=6.5)
-            for cond, col in (("in", "C0"), ("shift", "C3")):
-                row[2].plot(ns, curve(g, f"weak_{cond}"), "s--", color=col, label=f"weak median ({cond}) d={d}")
-                row[2].plot(ns, curve(g, f"strong_{cond}"), "o-", color=col, label=f"strong median ({cond})")
-                row[2].plot(ns, curve(g, f"strong_p10_{cond}"), "v:", color=col, label=f"strong 10th pct ({cond})")
-            r = int(g["r"].iloc[0])
+            stats = (("weak", "s--", "weak median"), ("strong", "o-", "strong median"), ("strong_p10", "v:", "strong 10th pct"))
+            for d, g in byd.items():
+                for cond, col in (("in", "C0"), ("shift", "C3")):
+                    color = col if d_color is None else d_color[d]
+                    for key, style, name in stats:
+                        label = (f"{name} ({cond})" if d_color is None
+                                 else f"d={d}" if (key, cond) == ("strong", "in") else None)
+                        row[2].plot(ns, curve(g, f"{key}_{cond}"), style, color=color,
+                                    mfc="none" if cond == "shift" else None, label=label)
+            if d_color is not None:  # the styles once, in grey
+                for key, style, name in stats:
+                    row[2].plot([], [], style, color="0.4", label=name)
+                row[2].plot([], [], "o", color="0.4", mfc="none", label="hollow: link shifted")
+            r = int(next(iter(byd.values()))["r"].iloc[0])
             row[2].axhline(random_overlap_median(r), color="k", ls=":", lw=1, label=f"random unit vector, r={r}")
             row[2].set(xscale="log", ylim=(0, 1.02), xlabel="N", ylabel="|<u, beta>| (projected)",
                        title=f"{fam}: direction recovered by TTT")
