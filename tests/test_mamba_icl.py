@@ -148,7 +148,7 @@ def test_gauss_newton_curvature_equals_the_dense_top_eigenvalue(x64):
     """The power-iteration estimate of lambda_max (Gauss-Newton matrix of the training loss at init)
     against the dense matrices on a tiny problem, and below the closed-form bound."""
     cfg = paper.Config(d=3, N=6, d_h=5, n_train=40, n_test=10, n_probe=4, steps=10, log_every=5)
-    params, data = paper.setup(jax.random.PRNGKey(3), cfg)
+    params, data = jax.jit(lambda k: paper.setup(k, cfg))(jax.random.PRNGKey(3))  # jitted: eager setup takes ~5 s
     layer = paper._layer(params, data)
     q, m = data["train_q"], data["train_m"]
     gn, hess = _flat_gn_and_hessian(layer, q, m)
@@ -159,7 +159,8 @@ def test_gauss_newton_curvature_equals_the_dense_top_eigenvalue(x64):
     assert top <= float(paper.gauss_newton_bound(layer, q, m)) * (1 + 1e-9)
     # the rule's step: eta = step_fraction / lambda_max; 'fixed' keeps lr
     assert float(data["eta"]) == pytest.approx(cfg.step_fraction / float(data["curv0"]))
-    _, data_fixed = paper.setup(jax.random.PRNGKey(3), dataclasses.replace(cfg, step_rule="fixed", lr=3e-4))
+    fixed = dataclasses.replace(cfg, step_rule="fixed", lr=3e-4)
+    _, data_fixed = jax.jit(lambda k: paper.setup(k, fixed))(jax.random.PRNGKey(3))
     assert float(data_fixed["eta"]) == pytest.approx(3e-4)
 
 
@@ -192,7 +193,7 @@ def test_d20_converges_with_the_curvature_step_where_the_fixed_step_diverges():
 def test_curvature_step_is_gd_with_step_eta():
     """optax.sgd(1) on the gradient-scaled loss is one GD step of size eta on the plain loss."""
     cfg = paper.Config(d=3, N=6, d_h=5, n_train=40, n_test=10, n_probe=4, steps=10, log_every=5)
-    params, data = paper.setup(jax.random.PRNGKey(4), cfg)
+    params, data = jax.jit(lambda k: paper.setup(k, cfg))(jax.random.PRNGKey(4))
     opt = paper.optimizer(cfg)
     g = jax.grad(paper.loss)(params, data, cfg, None)
     upd, _ = opt.update(g, opt.init(params), params)
