@@ -16,7 +16,8 @@ from theorylab.sweep.grid import resolve
 
 @pytest.mark.parametrize("ref, figure", [("mamba_block:MAJORITY", "majority"), ("mamba_block:LOCALITY", "locality"),
                                          ("shallow_vit:THRESHOLD", "threshold"), ("shallow_vit:SPARSIFY", "sparsify"),
-                                         ("icl_patterns:GENERALIZE", "generalize")])
+                                         # 17 s cold, the slowest smoke here; its cpu preset runs in the science gate
+                                         pytest.param("icl_patterns:GENERALIZE", "generalize", marks=pytest.mark.slow)])
 def test_smoke_end_to_end(tmp_path, ref, figure):
     run = theorylab.run(f"theorylab.papers.{ref}", preset="smoke", out=tmp_path / "run")
     assert theorylab.check(run.dir).ok
