@@ -39,14 +39,19 @@ TASKS: dict[str, Callable] = {"gaussian": lambda z: z, "sphere": _sphere}
 LINKS: dict[str, Callable] = {"identity": lambda z: z, "relu": jax.nn.relu, "tanh": jnp.tanh}
 
 
+def _check_names(inputs: str, tasks: str, link: str) -> None:
+    """ValueError naming the field unless each name is in its registry."""
+    for name, value, table in (("inputs", inputs, INPUTS), ("tasks", tasks, TASKS), ("link", link, LINKS)):
+        if value not in table:
+            raise ValueError(f"{name} must be one of {', '.join(table)}, got {value!r}")
+
+
 def sample(key: jax.Array, n: int, *, n_ctx: int, d: int, inputs: str = "gaussian",
            tasks: str = "gaussian", link: str = "identity", noise_std=0.0) -> ICLBatch:
     """Draw n prompts of n_ctx examples and one query each. Pure in ``key``; prompt i of a
     batch of n equals prompt i of any larger batch drawn with the same key only if n agrees
     (draw once and slice to split a batch into train / test parts)."""
-    for name, value, table in (("inputs", inputs, INPUTS), ("tasks", tasks, TASKS), ("link", link, LINKS)):
-        if value not in table:
-            raise ValueError(f"{name} must be one of {', '.join(table)}, got {value!r}")
+    _check_names(inputs, tasks, link)
     n_pos = n_ctx + 1
     z = jax.random.normal(key, (n, d + n_pos * d + n_pos))
     w = TASKS[tasks](z[:, :d])
@@ -69,9 +74,7 @@ def sample_padded(key: jax.Array, n: int, *, n_ctx: int, d: int, n_own=None, inp
     A causal model whose state starts at zero and whose update is linear in the token (the S6
     layer) sees the zero tokens as nothing; attention must mask them as keys (``own_positions``).
     The layout differs from ``sample`` (same law, other numbers)."""
-    for name, value, table in (("inputs", inputs, INPUTS), ("tasks", tasks, TASKS), ("link", link, LINKS)):
-        if value not in table:
-            raise ValueError(f"{name} must be one of {', '.join(table)}, got {value!r}")
+    _check_names(inputs, tasks, link)
     n_own = n_ctx if n_own is None else n_own
     z = jnp.swapaxes(jax.random.normal(key, (2 + n_ctx, n, d + 1)), 0, 1)  # [n, 2 + n_ctx, d + 1]
     w, x_q = TASKS[tasks](z[:, 0, :d]), INPUTS[inputs](z[:, 1, :d])
