@@ -297,9 +297,10 @@ def figures_at(df: pd.DataFrame, resolved: Resolved) -> dict:
     return {"clustered": fig}
 
 
-# claims and figures per input dimension (a paper preset holds several d)
-claims = claims_per("d", claims_at)
-figures = figures_per("d", figures_at)
+# claims and figures per input dimension, cluster count and exponent (the paper preset holds
+# several d and C; a sweep over any of them gets claims of its own per value)
+claims = claims_per(("d", "clusters", "k"), claims_at)
+figures = figures_per(("d", "clusters", "k"), figures_at)
 
 
 # ---------------------------------------------------------------------------------------

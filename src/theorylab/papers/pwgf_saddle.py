@@ -196,6 +196,23 @@ def _label(mode: str, init: str) -> str:
     return f"{mode} (random init)" if init == "gaussian" else mode
 
 
+def _censored(cens: pd.DataFrame, ended) -> str:
+    """'; k never escaped (N, seed: final F, ended at t, t_pred)' or ''."""
+    if not len(cens):
+        return ""
+    return f"; {len(cens)} never escaped (" + ", ".join(
+        f"N={r.N} seed {r.seed}: F = {r.F_final:.4f} at t = {t:.1f}, t_pred {r.t_pred:.1f}"
+        for r, t in zip(cens.itertuples(), ended)) + ")"
+
+
+def _left_out(sub: pd.DataFrame) -> str:
+    """The note of a mean escape time: runs that never reached F < 0.05 are left out of it."""
+    n = int(sub["t_esc"].isna().sum())
+    return "" if not n else (f"; {n} run(s) never escaped (final F " + ", ".join(
+        f"{v:.4f}" for v in sub.loc[sub["t_esc"].isna(), "F_final"]) + ") and are left out of the means, which "
+        "understates that mode's escape time")
+
+
 def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
     cells = dict(resolved.cells)
     missing = absent_cells(df, cells)
@@ -235,7 +252,8 @@ def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
             out.append(Claim(
                 "hessian-N-free", "the mean escape time of Hessian-guided PWGF does not grow with N",
                 f"mean t_esc(N={ns[-1]}) / mean t_esc(N={ns[0]}) <= 1.3 (spec prototype 0.89)",
-                "mean per N " + ", ".join(f"{n}: {v:.2f}" for n, v in means.items()) + f"; ratio {ratio:.2f}",
+                "mean per N " + ", ".join(f"{n}: {v:.2f}" for n, v in means.items()) + f"; ratio {ratio:.2f}"
+                + _left_out(h),
                 "1.3", bool(np.isfinite(ratio) and ratio <= 1.3)))
     if len(h) and len(iso):
         mh, mi = h.groupby("N")["t_esc"].mean(), iso.groupby("N")["t_esc"].mean()
@@ -246,7 +264,7 @@ def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
             "hessian-beats-isotropic", "mean escape time: Hessian-guided < independent isotropic at every N, by "
             f">= 4 at the largest N ({common[-1] if common else '?'})",
             "isotropic - Hessian > 0 at every N, >= 4 at the largest (spec prototype +10.5 at N = 4096)",
-            ", ".join(f"N={n}: {d:+.2f}" for n, d in diff.items()), "as stated", ok))
+            ", ".join(f"N={n}: {d:+.2f}" for n, d in diff.items()) + _left_out(iso) + _left_out(h), "as stated", ok))
     if len(iso) and len(ns) > 1:
         mi = iso.groupby("N")["t_esc"].mean()
         slope = float(np.polyfit(np.log(mi.index.to_numpy(float)), mi.to_numpy(), 1)[0])
@@ -257,7 +275,7 @@ def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
             "isotropic-grows-with-N", "the independent isotropic perturbation escapes no faster at larger N "
             "(its kick on A shrinks like 1/sqrt(N))",
             f"mean t_esc(N={ns[-1]}) >= mean t_esc(N={ns[0]}); theory slope d t_esc / d ln N = {pred:.2f}",
-            f"{mi.iloc[0]:.2f} -> {mi.iloc[-1]:.2f}; fitted slope {slope:.2f}", "ordering of the two ends",
+            f"{mi.iloc[0]:.2f} -> {mi.iloc[-1]:.2f}; fitted slope {slope:.2f}" + _left_out(iso), "ordering of the two ends",
             ok if seeds >= 5 else None,
             f"{seeds} seeds per N" + ("" if seeds >= 5 else ": the spec needs >= 5 seeds to see the trend")))
     for mode, init in (("hessian", "symmetric"), ("isotropic", "symmetric"), ("static", "gaussian")):
@@ -283,14 +301,21 @@ def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
         sub = e[(e["mode"] == mode) & (e["init"] == init)]
         if not len(sub):
             continue
-        rel = (sub["t_esc"] - sub["t_pred"]) / sub["t_pred"]
-        med = float(np.median(np.abs(rel))) if rel.notna().all() else np.nan
+        esc, cens = sub[sub["t_esc"].notna()], sub[sub["t_esc"].isna()]
+        rel = (esc["t_esc"] - esc["t_pred"]) / esc["t_pred"]
+        # a run that never escaped is censored at the time it ended (its controller's stop, else the
+        # cap): consistent with the formula only if it ended before its predicted escape time
+        ended = np.where(cens["t_stop"] > 0, cens["t_stop"], cap)
+        late = int(np.sum(~(ended < cens["t_pred"].to_numpy())))
+        med = float(np.median(np.abs(rel))) if len(rel) and rel.notna().all() else np.nan
         out.append(Claim(
             f"per-run-formula[{_label(mode, init)}]", f"{_label(mode, init)}: each run's escape time follows the "
             "linearised formula evaluated at the run's own measured a0_perp (the part of u2^T A orthogonal to "
-            "u1^T A right after the jump)", "median |t_esc / t_pred - 1| <= 25%",
-            f"median {100 * med:.0f}%, range {100 * rel.min():+.0f}% .. {100 * rel.max():+.0f}% over {len(sub)} runs",
-            "25% (set before measuring)", bool(np.isfinite(med) and med <= 0.25),
+            "u1^T A right after the jump)", "median |t_esc / t_pred - 1| <= 25% over the runs that escaped; a run "
+            "that never escaped ended before its t_pred",
+            f"median {100 * med:.0f}%, range {100 * rel.min():+.0f}% .. {100 * rel.max():+.0f}% over {len(esc)} "
+            f"escaped runs" + _censored(cens, ended), "25% (set before measuring)",
+            bool(np.isfinite(med) and med <= 0.25 and late == 0),
             "not a claim of the papers: the typical-a0 formula above ignores that only the part of the u2-mode "
             "orthogonal to the u1-mode grows (a random angle), which this per-run form measures"))
     if len(h):
@@ -438,7 +463,10 @@ CPU = Preset(base=dict(SETTINGS, integrator="euler", steps=2000, log_every=4), c
 PAPER = Preset(base=dict(SETTINGS, integrator="rk4", steps=2000, log_every=4),
                cells=_cells((2048, 4096, 8192, 16384, 32768), random_init_static=False), seeds=3,
                note="App. C of the follow-up: RK4 step 0.05, cap 100, N = 2048 ... 32768, 3 trials",
-               untested={"isotropic-grows-with-N": "3 trials (the spec needs >= 5 seeds)"})
+               untested={"isotropic-grows-with-N": "3 trials (the spec needs >= 5 seeds)",
+                         "hessian-escapes": "does not reproduce: max escape time 16.4 > 16 over 15 runs (N = 2048: "
+                                            "13.6 / 14.0 / 16.4; the threshold came from 7 prototype runs); single "
+                                            "runs scatter with the random angle of the kick"})
 
 SADDLE_ESCAPE = Experiment(
     name="pwgf/saddle-escape",
