@@ -27,6 +27,8 @@ def test_cpu_preset_claims_hold(experiment, tmp_path):
         assert fig.axes
     failing = [f"{c.id}: {c.measured} (predicted {c.predicted}; {c.note})" for c in run.claims if c.holds is False]
     assert not failing, "\n".join(failing)
+    texts = {c.id: " ".join(str(v) for v in (c.statement, c.predicted, c.measured, c.tolerance, c.note)) for c in run.claims}
+    assert not [i for i, t in texts.items() if "np.int" in t or "np.float" in t], texts  # numpy reprs, not numbers
     assert not run.diverged, run.diverged
     assert any(c.holds is True for c in run.claims)
     assert tl.check(run.dir).ok

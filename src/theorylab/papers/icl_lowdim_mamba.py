@@ -238,7 +238,7 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
                 diff = np.abs(curve(hi, f"risk_{var}") - curve(lo, f"risk_{var}"))[sel]
                 out.append(tl.Claim.in_range(f"B1{tag}{var}", STATEMENTS["B1"] + f" [d={ds[-1]} vs {ds[0]}]",
                                              float(diff.max()), 0.0, 0.1, predicted="<= 0.1",
-                                             note=f"|diff| at N = {list(ns[sel])}: {_fmt(diff)}"))
+                                             note=f"|diff| at N = {ns[sel].tolist()}: {_fmt(diff)}"))
         g = byd[ds[-1]]
         sel = (ns >= 64) & (ns <= 256)
         krr, krr_s = curve(g, "risk_krr_raw"), curve(g, "risk_krr_s")
@@ -246,19 +246,19 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
             ratio = curve(g, f"risk_{var}")[sel] / krr[sel]
             out.append(tl.Claim.in_range(f"B3{tag}{var}", STATEMENTS["B3"] + f" [d={ds[-1]}]", float(ratio.max()),
                                          0.0, 0.7, predicted="R / R_KRR <= 0.7",
-                                         note=f"ratios at N = {list(ns[sel])}: {_fmt(ratio)}"))
+                                         note=f"ratios at N = {ns[sel].tolist()}: {_fmt(ratio)}"))
         for d, g in byd.items():
             small = ns <= 256
             model = np.minimum(curve(g, "risk_gated"), curve(g, "risk_linear"))[small]
             ks = curve(g, "risk_krr_s")[small]
             out.append(tl.Claim(f"B4{tag}d={d}", STATEMENTS["B4"], "min(gated, linear) < KRR on P_S x at every N <= 256",
                                 f"best model {_fmt(model)}; KRR_S {_fmt(ks)}", "strictly below",
-                                bool(np.all(model < ks)), f"N = {list(ns[small])}"))
+                                bool(np.all(model < ks)), f"N = {ns[small].tolist()}"))
             sel = (ns >= 64) & (ns <= 256)
             gt, ln = curve(g, "risk_gated")[sel], curve(g, "risk_linear")[sel]
             out.append(tl.Claim(f"B5{tag}d={d}", STATEMENTS["B5"], "gated < linear at every N in [64, 256]",
                                 f"gated {_fmt(gt)}; linear {_fmt(ln)}", "strictly below", bool(np.all(gt < ln)),
-                                f"N = {list(ns[sel])}"))
+                                f"N = {ns[sel].tolist()}"))
     return out
 
 

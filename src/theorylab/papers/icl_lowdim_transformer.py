@@ -355,7 +355,7 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
                             "TF ratio in [0.4, 2] for N* >= 32; KRR-raw ratio >= 2.5 at N* in {256, 512}",
                             "TF ratio " + ", ".join(f"{v:.2f}" for v in tf[sel])
                             + "; KRR ratio " + ", ".join(f"{v:.2f}" for v in kr[ksel]),
-                            "[0.4, 2]; >= 2.5", ok, f"N* = {list(stars[sel])}; KRR at {list(kst[ksel])}"))
+                            "[0.4, 2]; >= 2.5", ok, f"N* = {stars[sel].tolist()}; KRR at {kst[ksel].tolist()}"))
     dh = max(groups)
     tf = curve(groups[dh], "risk_tf")[0]
     kr = curve(groups[dh], "risk_krr_raw")[0]
@@ -366,7 +366,7 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
         ratio = tf[np.isin(stars, kst[ksel])] / kr[ksel]
         out.append(tl.Claim("A4", STATEMENTS["A4"] + f" [d={dh}]", "TF <= 0.5 KRR-raw at every N* in [64, 512]",
                             "TF/KRR " + ", ".join(f"{v:.2f}" for v in ratio), "<= 0.5",
-                            bool(np.all(ratio <= 0.5)), f"N* = {list(kst[ksel])}"))
+                            bool(np.all(ratio <= 0.5)), f"N* = {kst[ksel].tolist()}"))
     for d, g in groups.items():
         sel = (stars >= 32) & (stars <= 256)
         s = _slope(stars[sel], curve(g, "risk_tf")[0][sel])

@@ -260,7 +260,7 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
                 ok = bool(tt[i1k] <= tt[i256] + 0.02 and sl <= -0.5)
                 out.append(tl.Claim(f"C3{cid}/{cond}", STATEMENTS["C3"], "R(1024) <= R(256) + 0.02; slope <= -0.5",
                                     f"R({ns[i256]}) {tt[i256]:.3g}, R({ns[i1k]}) {tt[i1k]:.3g}; slope {sl:.2f}",
-                                    "+0.02; -0.5", ok, f"N = {list(ns)}: {', '.join(f'{v:.3g}' for v in tt)}"))
+                                    "+0.02; -0.5", ok, f"N = {ns.tolist()}: {', '.join(f'{v:.3g}' for v in tt)}"))
             for cond in ("in", "shift"):
                 weak, strong, p10 = (curve(g, f"{c}_{cond}") for c in ("weak", "strong", "strong_p10"))
                 big = ns >= ns[i256]
@@ -270,7 +270,7 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
                                     "median >= 0.99, p10 >= 0.95", "weak " + ", ".join(f"{v:.3f}" for v in weak)
                                     + "; strong " + ", ".join(f"{v:.3f}" for v in strong) + "; p10 "
                                     + ", ".join(f"{v:.3f}" for v in p10), "0.7 / 0.99 / 0.95 at N >= 256", ok,
-                                    f"N = {list(ns)}"))
+                                    f"N = {ns.tolist()}"))
         else:  # the He_3 + c He_4 family: the spec gives no TTT tolerance ("qualitative"); ICL stays at ~1
             for cond, ic in (("in", icl_i), ("shift", icl_s)):
                 out.append(tl.Claim.in_range(f"C2{cid}/{cond}", STATEMENTS["C2"], float(ic[i1k] / ic[i256]), 0.8,
@@ -280,7 +280,7 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
             out.append(tl.Claim.in_range(f"C2b{cid}", STATEMENTS["C2b"], worst, 0.9, np.inf,
                                          predicted="min_N R_ICL >= 0.9",
                                          note=f"TTT (not asserted: the spec has no tolerance for this family) in "
-                                              f"{_fmt(ttt_i)}, shift {_fmt(ttt_s)} at N = {list(ns)}; strong-recovery "
+                                              f"{_fmt(ttt_i)}, shift {_fmt(ttt_s)} at N = {ns.tolist()}; strong-recovery "
                                               f"median {_fmt(curve(g, 'strong_in'))}, 10th pct "
                                               f"{_fmt(curve(g, 'strong_p10_in'))}"))
     fams = {}

@@ -291,7 +291,7 @@ def _psi1_claims(setting: dict, g: pd.DataFrame, resolved) -> list[tl.Claim]:
     sfx = f" [{setting['act']}/{setting['teacher']}, psi2={setting['psi2']:g}]"
     teacher, noise = setting["teacher"], setting["noise"]
     floor = theory.kernel_lower_bound(teacher)
-    psis = sorted(g["psi1"].unique())
+    psis = sorted(float(p) for p in g["psi1"].unique())
     per_psi = g.groupby("psi1")
     # A1: the spike
     ratio = per_psi["s1_over_s2"].min()

@@ -167,7 +167,7 @@ def claims(df: pd.DataFrame, resolved) -> list[tl.Claim]:
             law = {1: "1 (d)", 2: "d log d: in [1.05, 1.35]"}.get(k, f"{k - 1} (d^(k-1))")
             out.append(tl.Claim.in_range(
                 f"B1-slope-k{k}", f"weak-recovery time grows as d^(k*-1) (d log d for k* = 2): slope of "
-                f"log median T_1/2 on log d, k* = {k}, d = {list(g['d'])}", slope, lo, hi, predicted=law,
+                f"log median T_1/2 on log d, k* = {k}, d = {g['d'].tolist()}", slope, lo, hi, predicted=law,
                 note=f"ODE slope over the same d: {ode_slope:.3f}; runs reaching |m| >= 1/2: "
                      f"{int(g['reached'].sum())}/{int(g['runs'].sum())}"))
         tol = RATIO_TOL.get(k, 1.6)

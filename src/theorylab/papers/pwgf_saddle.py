@@ -220,7 +220,7 @@ def claims(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
         return [Claim.missing("cells", "every cell of the grid has results", f"no rows for {missing}")]
     e = escape_times(df)
     sym = e[e["init"] == "symmetric"]
-    ns = sorted(sym["N"].unique())
+    ns = sorted(int(n) for n in sym["N"].unique())
     cap = resolved.base.time_cap()
     eta_p = resolved.base.eta_p
     out = []
