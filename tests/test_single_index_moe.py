@@ -147,6 +147,12 @@ def test_reference_levels_against_monte_carlo():
     x = z + rho * np.eye(2)[c]
     acc = np.mean((x[:, 1] > x[:, 0]) == (c == 1))  # the Bayes rule between the two means
     assert acc == pytest.approx(T.bayes_purity(rho), abs=0.003)
+    for clusters in (3, 4, 6):  # argmax over C orthonormal means, and the quadrature at C = 2
+        c = rng.integers(0, clusters, 200_000)
+        x = rng.standard_normal((200_000, clusters)) + rho * np.eye(clusters)[c]
+        assert np.mean(x.argmax(1) == c) == pytest.approx(T.bayes_purity(rho, clusters), abs=0.003)
+    for r in (0.5, 1.3, 3.0):  # C = 2: the closed form Phi(rho / sqrt(2))
+        assert T.bayes_purity(r, 2) == pytest.approx(0.5 * (1 + math.erf(r / 2)), abs=1e-10)
     k, d = 36, 128
     g = rng.standard_normal((4000, k, d))
     w = g / np.linalg.norm(g, axis=2, keepdims=True)
