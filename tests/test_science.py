@@ -30,5 +30,7 @@ def test_cpu_preset_claims_hold(experiment, tmp_path):
     texts = {c.id: " ".join(str(v) for v in (c.statement, c.predicted, c.measured, c.tolerance, c.note)) for c in run.claims}
     assert not [i for i, t in texts.items() if "np.int" in t or "np.float" in t], texts  # numpy reprs, not numbers
     assert not run.diverged, run.diverged
+    unknown = set(run.experiment.presets["cpu"].untested) - {"*"} - {c.id for c in run.claims}
+    assert not unknown, f"Preset.untested names no claim: {sorted(unknown)}"  # a stale id would hide nothing
     assert any(c.holds is True for c in run.claims)
     assert tl.check(run.dir).ok
