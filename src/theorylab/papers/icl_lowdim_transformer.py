@@ -416,7 +416,8 @@ def figures(df: pd.DataFrame, resolved) -> dict:
         for d, g in groups.items():
             col = COLORS.get(d)
             m, s = curve(g, "risk_tf")
-            (ln,) = ax[0].plot(stars, m, "o-", color=col, label=f"pretrained TF, d={d} ({len(g)} seeds, ±1 sd)")
+            spread = f"{len(g)} seeds, ±1 sd" if len(g) > 1 else "1 seed"
+            (ln,) = ax[0].plot(stars, m, "o-", color=col, label=f"pretrained TF, d={d} ({spread})")
             if len(g) > 1:
                 ax[0].fill_between(stars, np.maximum(m - s, m / 5), m + s, color=ln.get_color(), alpha=0.2, lw=0)
             if len(mlp_stars(cfg)):
