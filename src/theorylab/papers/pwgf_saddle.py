@@ -398,7 +398,13 @@ def figures(df: pd.DataFrame, resolved: Resolved) -> dict:
                 continue
             ax.scatter(sub["t_pred"], sub["t_esc"], color=COLORS[mode], s=14,
                        marker="^" if init == "gaussian" else "o", label=_label(mode, init))
-        lim = [0, float(np.nanmax(e[["t_esc", "t_pred"]].to_numpy(float), initial=1.0)) * 1.05]
+            cens = sub[sub["t_esc"].isna() & (sub["t_stop"] > 0)]  # stopped without escaping: drawn where it ended
+            if len(cens):
+                ax.scatter(cens["t_pred"], cens["t_stop"], facecolors="none", edgecolors=COLORS[mode], s=40,
+                           marker="v", label=f"{_label(mode, init)}: never escaped (drawn at its stop time)")
+        stuck = e["t_esc"].isna() & e["t_pred"].notna() & (e["t_stop"] > 0) & (e["mode"] != "isotropic-common")
+        ends = np.r_[e[["t_esc", "t_pred"]].to_numpy(float).ravel(), e.loc[stuck, "t_stop"].to_numpy(float)]
+        lim = [0, float(np.nanmax(ends, initial=1.0)) * 1.05]
         ax.plot(lim, lim, color="k", lw=0.8, ls="--", label="t_esc = ln(0.21/a0_perp) / (sbar/2)")
         ax.set_xlabel("linearised prediction from the run's own a0_perp")
         ax.set_ylabel("measured escape time")
