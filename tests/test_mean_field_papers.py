@@ -108,6 +108,16 @@ def test_gap_law_slope_of_a_one_over_n_table():
     assert np.isnan(mfld.fit_slope(np.array([8.0, 16.0]), np.array([1e-3, -1e-4])))
 
 
+def test_gap_law_standard_error_combines_the_replicas_of_n_and_of_the_reference():
+    table = pd.DataFrame(dict(N=[16, 16, 16, 64, 1024, 1024], train_loss=[0.10, 0.12, 0.14, 0.0925, 0.09, 0.092]))
+    law = mfld.gap_law(table, 1024).set_index("N")
+    ref_var = np.var([0.09, 0.092], ddof=1) / 2
+    assert law.loc[16, "gap"] == pytest.approx(0.12 - 0.091)
+    assert law.loc[16, "gap_se"] == pytest.approx(np.sqrt(np.var([0.10, 0.12, 0.14], ddof=1) / 3 + ref_var))
+    assert law.loc[64, "gap_se"] == pytest.approx(np.sqrt(ref_var))  # one replica: only the reference's error
+    assert law.loc[64, "gap"] < 2 * law.loc[64, "gap_se"]  # 0.0015 against 2 x 0.001: not resolved
+
+
 def test_threshold_n_interpolates_in_log_n():
     ns = np.array([25, 50, 100, 200])
     assert mfld_sparse_parity.threshold_n(ns, np.array([0.5, 0.8, 1.0, 1.0])) == pytest.approx(50 * 2 ** 0.5)
