@@ -40,10 +40,9 @@ def test_pwgf_claims_fail_when_runs_do_not_escape():
     assert claims["returned-objective"].holds is False
 
 
-def _isotropic_rows(t_stop_of_stuck: float) -> tuple[pd.DataFrame, float]:
-    """Five isotropic runs: four escape at their per-run predicted time, the fifth stays on a
-    plateau F = 1/16 and is stopped by its controller at ``t_stop_of_stuck``. Returns the rows
-    and the stuck run's predicted escape time."""
+def _isotropic_rows(stop_after_prediction: float) -> pd.DataFrame:
+    """Five isotropic runs: four escape at their per-run predicted time t_pred, the fifth stays
+    on a plateau F = 1/16 and is stopped by its controller at t_pred + ``stop_after_prediction``."""
     dt, a2 = 0.05, 0.001
     t_pred = float(theory.escape_time(a2 * np.exp(-theory.growth_rate_u2() * 4 * dt)))
     rows = []
@@ -53,16 +52,15 @@ def _isotropic_rows(t_stop_of_stuck: float) -> tuple[pd.DataFrame, float]:
         for step, F in ((0, 0.3125), (4, 0.3), (k_esc, 0.0626 if stuck else 0.01), (2000, 0.0626 if stuck else 1e-4)):
             rows.append(dict(run_id=f"iso{seed}", cell="isotropic N=256", mode="isotropic", init="symmetric", N=256,
                              seed=seed, step=step, dt=dt, F=F, a2_perp=a2, stopped=1.0, jumps=2.0,
-                             t_stop=t_stop_of_stuck if stuck else t_pred + 10, stop_reason="converged"))
-    return pd.DataFrame(rows), t_pred
+                             t_stop=t_pred + (stop_after_prediction if stuck else 10), stop_reason="converged"))
+    return pd.DataFrame(rows)
 
 
 @pytest.mark.parametrize("stops_before_prediction", [True, False])
 def test_pwgf_per_run_formula_treats_a_run_that_never_escaped_as_censored(stops_before_prediction):
     """A run that never reaches F < 0.05 agrees with the per-run formula only if it ended (its
     controller stopped it) before its predicted escape time; either way the claim names it."""
-    df, t_pred = _isotropic_rows(0.0)
-    df.loc[df["seed"] == 4, "t_stop"] = t_pred - 5 if stops_before_prediction else t_pred + 5
+    df = _isotropic_rows(-5.0 if stops_before_prediction else 5.0)
     resolved = tl.Resolved("pwgf/saddle-escape", "cpu", pwgf_saddle.Config(N=256, mode="isotropic"),
                            (("isotropic N=256", pwgf_saddle.Config(N=256, mode="isotropic")),), 5)
     claim = {c.id: c for c in pwgf_saddle.claims(df, resolved)}["per-run-formula[isotropic]"]

@@ -227,7 +227,8 @@ def claims_at(df: pd.DataFrame, resolved: Resolved) -> list[Claim]:
         pur = float(np.median(learned["purity"]))
         out.append(Claim(
             "M3", "the learned MoE recovers w*_g and its router detects the clusters",
-            f"max |<w, w*_g>| >= 0.9 in >= 80% of seeds; median purity >= 0.85 (Bayes {theory.bayes_purity(b.rho, b.clusters):.3f})",
+            f"max |<w, w*_g>| >= 0.9 in >= 80% of seeds; median purity >= 0.85 "
+            f"(Bayes {theory.bayes_purity(b.rho, b.clusters):.3f})",
             f"{100 * frac:.0f}% of seeds ({', '.join(f'{v:.2f}' for v in g)}); median purity {pur:.3f}",
             "as stated", bool(frac >= 0.8 and pur >= 0.85),
             "purity = sum_e max_c n(e, c) / n on test data, top-1 routing"))
