@@ -7,18 +7,32 @@ import pytest
 
 from theorylab import checks, lifecycle, loader
 
-# smoke and cpu presets in the default run; the others (paper, extra variants) with -m slow
-PRESETS = [pytest.param(name, preset, id=f"{name}:{preset}",
-                        marks=() if preset in ("smoke", "cpu") else pytest.mark.slow)
-           for name, exp in loader.builtin().items() for preset in exp.presets]
+# Every preset resolves and validates in the default run (cheap: a config error in any preset
+# fails here). The dry run traces setup, loss, optimizer and observe: the smoke presets in the
+# default run, every other preset with -m slow. A cpu preset traces the same functions as its smoke
+# preset at other sizes (the science gate runs it whole), and the icl-lowdim cpu traces cost 7-12 s
+# each on CI's 2 cores, which kept the default run over 10 minutes.
+ALL = [pytest.param(name, preset, id=f"{name}:{preset}") for name, exp in loader.builtin().items()
+       for preset in exp.presets]
+TRACED = [pytest.param(*p.values, id=p.id, marks=() if p.values[1] == "smoke" else pytest.mark.slow) for p in ALL]
 
 
-@pytest.mark.parametrize("name,preset", PRESETS)
-def test_preset_resolves_and_passes_the_dry_run(name, preset):
+def _resolved(name, preset):
     exp, ref = lifecycle.experiment_of(name)
     assert ref == name
     resolved, _ = lifecycle.resolve_grid(exp, preset)
     assert resolved.cells and resolved.seeds >= 1
+    return exp, resolved
+
+
+@pytest.mark.parametrize("name,preset", ALL)
+def test_preset_resolves_and_validates(name, preset):
+    _resolved(name, preset)
+
+
+@pytest.mark.parametrize("name,preset", TRACED)
+def test_preset_passes_the_dry_run(name, preset):
+    exp, resolved = _resolved(name, preset)
     for label, cfg in (resolved.cells[0], resolved.cells[-1]):
         obs = checks.check_run(exp, cfg, f"{name} --preset {preset}, cell {label}")
         assert obs and all(hasattr(v, "shape") for v in obs.values())
