@@ -11,7 +11,7 @@ from theorylab import checks, lifecycle, loader
 # fails here). The dry run traces setup, loss, optimizer and observe: the smoke presets in the
 # default run, every other preset with -m slow. A cpu preset traces the same functions as its smoke
 # preset at other sizes (the science gate runs it whole), and the icl-lowdim cpu traces cost 7-12 s
-# each on CI's 2 cores, which kept the default run over 10 minutes.
+# each on this 2-core machine, and CI took 662 s, over the 10-minute guide.
 ALL = [pytest.param(name, preset, id=f"{name}:{preset}") for name, exp in loader.builtin().items()
        for preset in exp.presets]
 TRACED = [pytest.param(*p.values, id=p.id, marks=() if p.values[1] == "smoke" else pytest.mark.slow) for p in ALL]
