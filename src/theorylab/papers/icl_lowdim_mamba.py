@@ -323,7 +323,8 @@ PAPER = tl.Preset(base=dict(r=8, m=500, n2=128, t2=4000, rho=4.0, **_stage1(1_00
                   cells=tuple(dict(label=f"{link} d={d}", link=link, d=d) for link in ("h2", "h2h3") for d in (16, 32)),
                   seeds=3, untested={f"{k}@{link}/rho=4/d={d}": v for k, v in UNTESTED.items() for d in (16, 32)
                                      for link in ("h2", "h2h3")},
-                  note="r = 8, d in {16, 32}, T_1 = 1e6; He_2 and (He_2 + He_3)/sqrt2 (P = 3 for B4); GPU")
+                  note="r = 8, d in {16, 32}, T_1 = 1e6; h_2 and (h_2 + h_3)/sqrt2 (P = 3 for B4); about 90 min on 2 CPU "
+                       "cores (d = 32: ~20 min per run, the 561-dim embedding)")
 
 INVESTIGATE = tl.Preset(
     base=dict(r=8, d=16, m=500, n2=128, t2=4000, n_test=500, krr_prompts=100, **_stage1(20_000, 128)),
