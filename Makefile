@@ -25,10 +25,12 @@ demo: $(STAMP)
 	@echo "Reports:"
 	@for d in $(DEMO)/*/; do echo "  $$d""report.html"; done
 
-# The report test opens report.html in Debian's headless Chromium (CI runs as root).
+# The report test opens report.html in Debian's headless Chromium (CI runs as root). The test
+# files are spread over one pytest-xdist worker per core (tests/conftest.py keeps each worker's
+# XLA on one thread); a whole file stays on one worker, so its module fixtures run once.
 test: $(STAMP)
 	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # Every cpu preset of every experiment (examples/ included), every claim asserted: run it
 # before calling a paper done and after any change to the engine or a block (tens of minutes).

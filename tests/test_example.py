@@ -99,7 +99,7 @@ def test_a_run_of_an_imported_object_is_checkable_in_a_new_process(tmp_path, mon
     assert proc.returncode == 0, proc.stderr
 
 
-def test_ray_local_cluster_store_equals_local(local_store, tmp_path):
+def test_ray_local_cluster_store_equals_local(local_store, tmp_path, one_ray_cluster_at_a_time):
     d = tmp_path / "ray"
     assert cli.main(["run", str(EXAMPLE), "--preset", "smoke", "--executor", "ray", "--ray-cpus", "2",
                      "--out", str(d)]) == 0

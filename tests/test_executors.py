@@ -36,7 +36,7 @@ def test_local_workers_side_by_side_store_equals_one_at_a_time(local_store, tmp_
     assert [ch.static_cfg.N for ch in chunks] == [2, 2, 4, 4, 8, 8] and order == [2, 4, 8, 2, 4, 8]
 
 
-def test_ray_local_cluster_store_equals_local(local_store, tmp_path):
+def test_ray_local_cluster_store_equals_local(local_store, tmp_path, one_ray_cluster_at_a_time):
     import ray
 
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)  # a real local cluster
