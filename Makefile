@@ -28,6 +28,7 @@ demo: $(STAMP)
 # The report test opens report.html in Debian's headless Chromium (CI runs as root). The test
 # files are spread over one pytest-xdist worker per core (tests/conftest.py keeps each worker's
 # XLA on one thread); a whole file stays on one worker, so its module fixtures run once.
+# PYTEST_XDIST_AUTO_NUM_WORKERS=K sets another worker count.
 test: $(STAMP)
 	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
