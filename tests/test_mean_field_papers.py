@@ -131,6 +131,8 @@ def test_kernel_ridge_interpolates_and_learns_a_linear_rule():
     np.testing.assert_allclose(kernel_ridge.fit_predict(z[:30], y[:30], z[:30], scale=3.0, ridge=1e-8), y[:30], atol=1e-3)
     zt = rng.standard_normal((500, 5)) / np.sqrt(5)
     assert kernel_ridge.accuracy(z, y, zt, np.sign(zt[:, 0]), scale=3.0, ridge=0.2) > 0.75  # chance is 0.5
+    direct = np.exp(3.0 * zt[:7] @ z.T) @ np.linalg.inv(np.exp(3.0 * z @ z.T) + 0.2 * np.eye(200)) @ y
+    np.testing.assert_allclose(kernel_ridge.fit_predict(z, y, zt[:7], scale=3.0, ridge=0.2), direct, rtol=1e-8)
 
 
 def test_sparse_parity_defaults_learn_at_d100_where_a_fixed_l2_weight_stays_at_chance():
