@@ -19,7 +19,7 @@ def exp_inner_kernel(a: np.ndarray, b: np.ndarray, scale: float) -> np.ndarray:
 def fit_predict(z: np.ndarray, y: np.ndarray, z_test: np.ndarray, *, scale: float, ridge: float) -> np.ndarray:
     """[n_test]: the kernel ridge predictor fitted on (z [n, d], y [n]) evaluated at z_test."""
     z, y, z_test = (np.asarray(a, np.float64) for a in (z, y, z_test))
-    K = z @ z.T  # built in place: one [n, n] array besides the solver's copy (1 GB at n = 8192)
+    K = z @ z.T  # built in place: one [n, n] array besides the solver's copy (together 1 GB at n = 8192)
     K *= scale
     np.exp(K, out=K)
     K.flat[:: len(z) + 1] += ridge

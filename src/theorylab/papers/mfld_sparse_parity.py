@@ -164,7 +164,7 @@ def krr_table(ds: tuple, ns: tuple, seeds: int, n_test: int, k: int) -> pd.DataF
 def _krr_ns(resolved: Resolved) -> list[int]:
     """The kernel baseline's n grid: the MFLD grid, doubled on until it reaches min(2 d_max^2, 8192)
     (its n* ~ d^2; spec prototype: n* ~ 1080 at d = 40). The last value can be up to twice that:
-    the paper grid ends at 16,000, a 2 GB float64 solve (about 1 GB at 8192)."""
+    the paper grid ends at 16,000, a 2 GB float64 matrix (0.5 GB at 8192)."""
     ns = sorted({c.n for _, c in resolved.cells})
     d_max = max(c.d for _, c in resolved.cells)
     while ns[-1] < min(2 * d_max**2, 8192):
